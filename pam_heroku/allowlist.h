@@ -1,0 +1,43 @@
+/*
+ * allowlist.h - which Heroku user may log in as which local account.
+ *
+ *   # Heroku user id                         local accounts
+ *   01234567-89ab-cdef-0123-456789abcdef     alice
+ *   11111111-2222-4333-8444-555555555555     bob,carol
+ *   22222222-3333-4444-8555-666666666666     *
+ *
+ * One UUID (any case), blanks, then a comma-separated list of accounts or
+ * '*' for any.  Lines may end in CRLF, trailing blanks and '#' comments.  A
+ * line with an id alone, or otherwise malformed, grants nothing and is
+ * reported with file:line; the other lines still apply.
+ *
+ * The file is read in one pass over a memory map, with no allocation per
+ * line, so a large allowlist costs little more than a small one.
+ */
+#ifndef PAM_HEROKU_ALLOWLIST_H
+#define PAM_HEROKU_ALLOWLIST_H
+
+#include "result.h"
+
+struct allowlist_query {
+	const char *user_id;    /* Heroku user id (UUID) to look for; NULL only validates */
+	const char *pam_user;   /* local account asked for */
+};
+
+struct allowlist_outcome {
+	unsigned matched_line;  /* line that granted access, 0 when none */
+	unsigned bad_lines;     /* lines that grant nothing because they are malformed */
+};
+
+/*
+ * Scan the file at path (checked with safe_file first).  Every malformed
+ * line is reported through log (LOG_WARNING) with path:line and why.
+ * PH_OK when a line grants query->pam_user to query->user_id (or, with a
+ * NULL user_id, when the file could be read); PH_REFUSED when none does;
+ * PH_MISCONFIGURED with reason when the file is missing, unsafe or unreadable.
+ */
+enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,
+			      const struct ph_log *log, struct allowlist_outcome *outcome,
+			      char reason[PH_REASON_MAX]);
+
+#endif

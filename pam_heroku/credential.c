@@ -1,0 +1,83 @@
+/*
+ * credential.c - the typed password as a grant, or refused with no request.
+ *
+ * Only RFC 6750 token68 text may reach the request: no blank, quote, brace
+ * or control character, whatever the JSON encoder would make of it.  Reasons
+ * never quote what was typed: it may be a real secret typed in the wrong box.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "credential.h"
+
+static bool is_token68_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/* 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static bool is_token68(const char *value, size_t len)
+{
+	size_t body = 0;
+
+	while (body < len && is_token68_char((unsigned char)value[body]))
+		body++;
+	if (body == 0)
+		return false;
+	for (size_t i = body; i < len; i++)
+		if (value[i] != '=')
+			return false;
+	return true;
+}
+
+static bool strip_prefix(const char **text, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	if (strncmp(*text, prefix, len) != 0)
+		return false;
+	*text += len;
+	return true;
+}
+
+enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
+				struct credential *credential,
+				char reason[PH_REASON_MAX])
+{
+	const char *value = typed;
+	size_t len;
+
+	if (typed == NULL) {
+		snprintf(reason, PH_REASON_MAX, "no credential was given");
+		return PH_REFUSED;
+	}
+	if (strip_prefix(&value, CREDENTIAL_PREFIX_CODE))
+		credential->grant = PH_GRANT_AUTHORIZATION_CODE;
+	else if (strip_prefix(&value, CREDENTIAL_PREFIX_REFRESH))
+		credential->grant = PH_GRANT_REFRESH_TOKEN;
+	else
+		credential->grant = default_grant;
+
+	len = strnlen(value, CREDENTIAL_MAX_LEN + 1);
+	if (len == 0) {
+		snprintf(reason, PH_REASON_MAX, "the credential is empty");
+		return PH_REFUSED;
+	}
+	if (len > CREDENTIAL_MAX_LEN) {
+		snprintf(reason, PH_REASON_MAX, "the credential is longer than %d bytes",
+			 CREDENTIAL_MAX_LEN);
+		return PH_REFUSED;
+	}
+	if (!is_token68(value, len)) {
+		snprintf(reason, PH_REASON_MAX,
+			 "the credential holds a character that no grant code or token has");
+		return PH_REFUSED;
+	}
+	credential->value = value;
+	credential->value_len = len;
+	return PH_OK;
+}

@@ -1,0 +1,38 @@
+/*
+ * credential.h - what the user typed, as a grant, or refused before any request.
+ *
+ *   code:XXXX     -> authorization_code XXXX
+ *   refresh:XXXX  -> refresh_token XXXX
+ *   XXXX          -> the default_grant setting
+ *
+ * Refused locally: empty (also after the prefix), longer than 1024 bytes, or
+ * any character outside RFC 6750's token68 set (A-Z a-z 0-9 - . _ ~ + / then
+ * '=' only as trailing padding).
+ */
+#ifndef PAM_HEROKU_CREDENTIAL_H
+#define PAM_HEROKU_CREDENTIAL_H
+
+#include <stddef.h>
+
+#include "result.h"
+#include "settings.h"
+
+#define CREDENTIAL_MAX_LEN 1024
+#define CREDENTIAL_PREFIX_CODE "code:"
+#define CREDENTIAL_PREFIX_REFRESH "refresh:"
+
+struct credential {
+	enum ph_grant grant;
+	const char *value;      /* points into the typed text: not a copy */
+	size_t value_len;
+};
+
+/*
+ * PH_OK with *credential filled, or PH_REFUSED with a reason that never
+ * quotes the typed text.
+ */
+enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
+				struct credential *credential,
+				char reason[PH_REASON_MAX]);
+
+#endif

@@ -1,0 +1,367 @@
+/*
+ * pam_heroku.c - the PAM glue, and the only file that knows about PAM.
+ *
+ * A login is one straight walk (architecture.md):
+ *   settings -> credential -> token request -> exchange -> token response
+ *   -> allowlist -> PAM: result code, environment, one log line.
+ * Each step returns an enum ph_result; result_to_pam() is the one place
+ * where a verdict becomes a PAM return code.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <syslog.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "allowlist.h"
+#include "credential.h"
+#include "exchange.h"
+#include "result.h"
+#include "sanitize.h"
+#include "secret.h"
+#include "settings.h"
+#include "token_request.h"
+#include "token_response.h"
+
+/* pam_set_data key: the Heroku user id this module authenticated. */
+#define DATA_USER_ID "pam_heroku_user_id"
+
+enum phase { PHASE_AUTH, PHASE_ACCOUNT };
+
+/* The results table of interface.md, and nowhere else. */
+static int result_to_pam(enum phase phase, enum ph_result result)
+{
+	if (phase == PHASE_ACCOUNT)
+		return result == PH_OK ? PAM_SUCCESS : PAM_PERM_DENIED;
+	switch (result) {
+	case PH_OK: return PAM_SUCCESS;
+	case PH_REFUSED: return PAM_AUTH_ERR;
+	case PH_UNAVAILABLE: return PAM_AUTHINFO_UNAVAIL;
+	case PH_MISCONFIGURED: return PAM_SERVICE_ERR;
+	}
+	return PAM_AUTH_ERR;     /* fail closed on anything unforeseen */
+}
+
+/* ----------------------------------------------------------------------- */
+/* Logging.                                                                 */
+
+static void emit_to_syslog(void *ctx, int priority, const char *message)
+{
+	pam_syslog((pam_handle_t *)ctx, priority, "%s", message);
+}
+
+/* What one attempt logs about itself, in one line at the end. */
+struct attempt {
+	pam_handle_t *pamh;
+	struct ph_log log;
+	bool debug;
+	char user[65];                  /* sanitised PAM user, "-" when unknown */
+	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
+	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
+	char reason[PH_REASON_MAX];
+};
+
+static void attempt_init(struct attempt *attempt, pam_handle_t *pamh)
+{
+	memset(attempt, 0, sizeof *attempt);
+	attempt->pamh = pamh;
+	attempt->log.emit = emit_to_syslog;
+	attempt->log.ctx = pamh;
+	strcpy(attempt->user, "-");
+}
+
+/* The user name as typed may hold anything: make it one safe word. */
+static void attempt_set_user(struct attempt *attempt, const char *user)
+{
+	sanitize_text(attempt->user, sizeof attempt->user, user, strlen(user),
+		      sizeof attempt->user - 1);
+	for (char *c = attempt->user; *c; c++)
+		if (*c == ' ')
+			*c = '?';
+	if (attempt->user[0] == '\0')
+		strcpy(attempt->user, "-");
+}
+
+static const char *or_dash(const char *text)
+{
+	return text[0] ? text : "-";
+}
+
+static const char *outcome_word(enum phase phase, enum ph_result result)
+{
+	if (result == PH_OK)
+		return "granted";
+	if (phase == PHASE_ACCOUNT)
+		return "denied";
+	return result == PH_REFUSED ? "refused"
+	     : result == PH_UNAVAILABLE ? "unavailable" : "misconfigured";
+}
+
+static int attempt_finish(struct attempt *attempt, enum phase phase, enum ph_result result)
+{
+	int priority = result == PH_OK ? LOG_NOTICE
+		     : result == PH_REFUSED ? LOG_WARNING : LOG_ERR;
+
+	pam_syslog(attempt->pamh, priority,
+		   "%s %s: user=%s heroku_user_id=%s request_id=%s reason=\"%s\"",
+		   phase == PHASE_AUTH ? "auth" : "account", outcome_word(phase, result),
+		   attempt->user, or_dash(attempt->heroku_user_id),
+		   or_dash(attempt->request_id), attempt->reason);
+	return result_to_pam(phase, result);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Steps that need PAM.                                                     */
+
+static enum ph_result fetch_user(struct attempt *attempt, const char **user)
+{
+	int rc = pam_get_user(attempt->pamh, user, NULL);
+
+	if (rc != PAM_SUCCESS || *user == NULL || (*user)[0] == '\0') {
+		snprintf(attempt->reason, sizeof attempt->reason, "no user name: %s",
+			 pam_strerror(attempt->pamh, rc));
+		return PH_REFUSED;
+	}
+	attempt_set_user(attempt, *user);
+	return PH_OK;
+}
+
+/* "To get a grant code, open: URL" above the prompt, when client_id is set. */
+static char *prompt_text(const struct settings *settings)
+{
+	unsigned char random_bytes[16];
+	char state[2 * sizeof random_bytes + 1];
+	char *text = NULL;
+
+	if (settings->client_id == NULL)
+		return strdup(settings->prompt);
+	if (getrandom(random_bytes, sizeof random_bytes, 0) != (ssize_t)sizeof random_bytes)
+		return NULL;
+	for (size_t i = 0; i < sizeof random_bytes; i++)
+		sprintf(state + 2 * i, "%02x", random_bytes[i]);
+	if (asprintf(&text, "To get a grant code, open:\n  %s?client_id=%s&response_type=code"
+		     "&scope=identity&state=%s\n%s", settings->authorize_url, settings->client_id,
+		     state, settings->prompt) < 0)
+		return NULL;
+	return text;
+}
+
+/* The typed credential (or the one an earlier module stored). */
+static enum ph_result fetch_credential(struct attempt *attempt, const struct settings *settings,
+				       const char **typed, int *conv_again)
+{
+	char *prompt = prompt_text(settings);
+	int rc;
+
+	if (prompt == NULL) {
+		snprintf(attempt->reason, sizeof attempt->reason, "cannot build the prompt");
+		return PH_UNAVAILABLE;
+	}
+	/* pam_get_authtok reads use_first_pass / try_first_pass from the module line. */
+	rc = pam_get_authtok(attempt->pamh, PAM_AUTHTOK, typed, prompt);
+	free(prompt);
+	*conv_again = rc == PAM_CONV_AGAIN;
+	if (rc != PAM_SUCCESS || *typed == NULL) {
+		snprintf(attempt->reason, sizeof attempt->reason, "no credential: %s",
+			 pam_strerror(attempt->pamh, rc));
+		return PH_REFUSED;
+	}
+	return PH_OK;
+}
+
+/* "NAME=value" into the PAM environment, wiping the temporary copy. */
+static bool put_env(pam_handle_t *pamh, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *entry = malloc(len);
+	int rc;
+
+	if (entry == NULL)
+		return false;
+	snprintf(entry, len, "%s=%s", name, value);
+	rc = pam_putenv(pamh, entry);
+	secret_free_len(entry, len);
+	return rc == PAM_SUCCESS;
+}
+
+static void free_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+/* Hand the identity to the session and to our own account phase. */
+static enum ph_result publish_identity(struct attempt *attempt, const struct settings *settings,
+				       const struct token_response *response)
+{
+	char *user_id = strdup(response->user_id);
+	bool ok = user_id != NULL &&
+		  pam_set_data(attempt->pamh, DATA_USER_ID, user_id, free_data) == PAM_SUCCESS;
+
+	if (!ok)
+		free(user_id);
+	ok = ok && put_env(attempt->pamh, "HEROKU_USER_ID", response->user_id);
+	if (ok && response->session_id[0] != '\0')
+		ok = put_env(attempt->pamh, "HEROKU_SESSION_ID", response->session_id);
+	if (ok && settings->export_access_token)
+		ok = put_env(attempt->pamh, "HEROKU_API_KEY", response->access_token);
+	if (!ok) {
+		pam_set_data(attempt->pamh, DATA_USER_ID, NULL, NULL);
+		snprintf(attempt->reason, sizeof attempt->reason,
+			 "cannot set the PAM environment (out of memory)");
+		return PH_UNAVAILABLE;
+	}
+	return PH_OK;
+}
+
+/* ----------------------------------------------------------------------- */
+/* The walk.                                                                */
+
+static enum ph_result check_allowlist(struct attempt *attempt, const struct settings *settings,
+				      const char *user_id, const char *user)
+{
+	struct allowlist_query query = { .user_id = user_id, .pam_user = user };
+	struct allowlist_outcome outcome;
+	enum ph_result result;
+
+	result = allowlist_scan(settings->allowlist, &query, &attempt->log, &outcome,
+				attempt->reason);
+	if (result == PH_OK)
+		snprintf(attempt->reason, sizeof attempt->reason, "%s:%u allows it",
+			 settings->allowlist, outcome.matched_line);
+	return result;
+}
+
+static void debug_exchange(struct attempt *attempt, const struct settings *settings,
+			   const struct credential *credential, const struct exchange_reply *reply)
+{
+	if (!settings->debug)
+		return;
+	pam_syslog(attempt->pamh, LOG_DEBUG,
+		   "debug: POST %s/oauth/tokens grant=%s client_secret=%s proxy=%s: status %ld "
+		   "request_id=%s ratelimit_remaining=%s body_bytes=%zu",
+		   settings->api_url, settings_grant_name(credential->grant),
+		   settings->client_secret ? "set" : "none", settings->proxy ? "set" : "none",
+		   reply->status, or_dash(reply->request_id), or_dash(reply->ratelimit_remaining),
+		   reply->body_len);
+}
+
+/* Exchange the credential and judge the answer; fills *response on PH_OK. */
+static enum ph_result exchange_credential(struct attempt *attempt, const struct settings *settings,
+					  const struct credential *credential,
+					  struct token_response *response, int flags)
+{
+	struct exchange_reply reply;
+	enum ph_result result;
+	char *body = token_request_body(credential, settings->client_secret);
+
+	if (body == NULL) {
+		snprintf(attempt->reason, sizeof attempt->reason, "out of memory building the request");
+		return PH_UNAVAILABLE;
+	}
+	result = exchange_post(settings, body, &reply, attempt->reason);
+	secret_free(body);
+	snprintf(attempt->request_id, sizeof attempt->request_id, "%s", reply.request_id);
+	debug_exchange(attempt, settings, credential, &reply);
+	if (result == PH_OK)
+		result = token_response_parse(reply.status, reply.body, reply.body_len,
+					      settings->export_access_token, response,
+					      attempt->reason);
+	exchange_reply_clear(&reply);
+	if (result == PH_REFUSED && response->message[0] != '\0' && !(flags & PAM_SILENT))
+		pam_error(attempt->pamh, "Heroku: %s", response->message);
+	return result;
+}
+
+static enum ph_result authenticate(struct attempt *attempt, struct settings *settings,
+				   int flags, int argc, const char **argv, int *conv_again)
+{
+	struct token_response response;
+	struct credential credential;
+	const char *typed = NULL;
+	const char *user = NULL;
+	enum ph_result result;
+
+	memset(&response, 0, sizeof response);
+	result = fetch_user(attempt, &user);
+	if (result == PH_OK)
+		result = settings_load(settings, argc, argv, &attempt->log, attempt->reason);
+	attempt->debug = settings->debug;
+	if (result == PH_OK)
+		result = fetch_credential(attempt, settings, &typed, conv_again);
+	if (result == PH_OK)
+		result = credential_parse(typed, settings->default_grant, &credential,
+					  attempt->reason);
+	if (result == PH_OK)
+		result = exchange_credential(attempt, settings, &credential, &response, flags);
+	if (result == PH_OK) {
+		snprintf(attempt->heroku_user_id, sizeof attempt->heroku_user_id, "%s",
+			 response.user_id);
+		result = check_allowlist(attempt, settings, response.user_id, user);
+	}
+	if (result == PH_OK)
+		result = publish_identity(attempt, settings, &response);
+	token_response_clear(&response);
+	return result;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct settings settings;
+	struct attempt attempt;
+	enum ph_result result;
+	int conv_again = 0;
+	int rc;
+
+	attempt_init(&attempt, pamh);
+	memset(&settings, 0, sizeof settings);
+	/* A stale identity from an earlier attempt on this handle never counts. */
+	pam_set_data(pamh, DATA_USER_ID, NULL, NULL);
+	result = authenticate(&attempt, &settings, flags, argc, argv, &conv_again);
+	settings_free(&settings);
+	if (conv_again)
+		return PAM_INCOMPLETE;  /* the application will call us again */
+	rc = attempt_finish(&attempt, PHASE_AUTH, result);
+	return rc;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct settings settings;
+	struct attempt attempt;
+	const void *user_id = NULL;
+	const char *user = NULL;
+	enum ph_result result;
+
+	(void)flags;
+	if (pam_get_data(pamh, DATA_USER_ID, &user_id) != PAM_SUCCESS || user_id == NULL)
+		return PAM_IGNORE;  /* not ours: e.g. an sshd public-key login */
+	attempt_init(&attempt, pamh);
+	snprintf(attempt.heroku_user_id, sizeof attempt.heroku_user_id, "%s",
+		 (const char *)user_id);
+	memset(&settings, 0, sizeof settings);
+	result = fetch_user(&attempt, &user);
+	if (result == PH_OK)
+		result = settings_load(&settings, argc, argv, &attempt.log, attempt.reason);
+	if (result == PH_OK)
+		result = check_allowlist(&attempt, &settings, user_id, user);
+	settings_free(&settings);
+	return attempt_finish(&attempt, PHASE_ACCOUNT, result);
+}

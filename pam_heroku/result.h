@@ -1,0 +1,39 @@
+/*
+ * result.h - the one small verdict every step of a login returns.
+ *
+ * Each step (settings, credential, exchange, token response, allowlist) says
+ * what it found with one of these values; exactly one function in
+ * pam_heroku.c (result_to_pam) turns a verdict into a PAM return code, so the
+ * results table of interface.md lives in one place.
+ */
+#ifndef PAM_HEROKU_RESULT_H
+#define PAM_HEROKU_RESULT_H
+
+enum ph_result {
+	PH_OK = 0,          /* the step succeeded / the identity is allowed */
+	PH_REFUSED,         /* a definite no: bad credential, API said no, not allowed */
+	PH_UNAVAILABLE,     /* no usable answer: network, TLS, timeout, 3xx/429/5xx, malformed */
+	PH_MISCONFIGURED,   /* configuration invalid or unsafe */
+};
+
+/* A short word for logs: "ok", "refused", "unavailable", "misconfigured". */
+const char *ph_result_name(enum ph_result result);
+
+/*
+ * Where a step explains itself.  Steps are plain C without PAM, so they report
+ * through this callback: the module sends it to pam_syslog, the tests and
+ * pam_heroku_check collect it.  priority is a syslog priority (LOG_ERR, ...).
+ * A NULL sink discards the message.
+ */
+struct ph_log {
+	void (*emit)(void *ctx, int priority, const char *message);
+	void *ctx;
+};
+
+void ph_logf(const struct ph_log *log, int priority, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Room for an explanation a step hands back to its caller. */
+#define PH_REASON_MAX 512
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * secret.h - memory that held a credential, the client secret or a token.
+ *
+ * Everything that ever held a secret is wiped with explicit_bzero before it
+ * goes back to the allocator, on every path (duo_unix calls this duo_zero_free).
+ */
+#ifndef PAM_HEROKU_SECRET_H
+#define PAM_HEROKU_SECRET_H
+
+#include <stddef.h>
+
+/* Wipe a NUL-terminated string in place and free it.  NULL is fine. */
+void secret_free(char *text);
+
+/* Wipe len bytes and free them.  NULL is fine. */
+void secret_free_len(void *buffer, size_t len);
+
+/* strdup that the caller releases with secret_free; NULL when out of memory. */
+char *secret_strdup(const char *text);
+
+#endif

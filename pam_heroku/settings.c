@@ -1,0 +1,662 @@
+/*
+ * settings.c - module arguments + config file -> one checked struct settings.
+ *
+ * Like pam_unix's option table, every key is described once (keys[] below)
+ * with the function that checks and stores its value.  Values are gathered
+ * from the module line and from the file first, then each key takes the
+ * module line's value if it has one, else the file's, else its default; so a
+ * module argument always wins and every problem is found in one pass.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "safe_file.h"
+#include "secret.h"
+#include "settings.h"
+
+#define CONFIG_FILE_MAX (64 * 1024)
+#define SECRET_FILE_MAX 4096
+#define PIN_HASH_LEN 44     /* base64 of a SHA-256 digest */
+
+/* ----------------------------------------------------------------------- */
+/* Problems: every one is logged; the first is handed back as the reason.  */
+
+struct problems {
+	const struct ph_log *log;
+	unsigned count;
+	char *first;            /* PH_REASON_MAX bytes */
+};
+
+static void problem(struct problems *problems, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct problems *problems, const char *format, ...)
+{
+	char message[PH_REASON_MAX];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(message, sizeof message, format, args);
+	va_end(args);
+	if (problems->count++ == 0)
+		snprintf(problems->first, PH_REASON_MAX, "%s", message);
+	ph_logf(problems->log, LOG_ERR, "configuration error: %s", message);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Value checks.                                                            */
+
+static bool has_blank_or_control(const char *value)
+{
+	for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+		if (*c <= 0x20 || *c == 0x7f)
+			return true;
+	return false;
+}
+
+static bool has_control(const char *value)
+{
+	for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return true;
+	return false;
+}
+
+/* An https:// URL with a host, nothing the module would splice badly. */
+static bool is_https_url(const char *value)
+{
+	static const char scheme[] = "https://";
+	const char *host = value + sizeof scheme - 1;
+
+	if (strncmp(value, scheme, sizeof scheme - 1) != 0)
+		return false;
+	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+		return false;
+	return !has_blank_or_control(value) && strpbrk(value, "?#") == NULL;
+}
+
+static bool is_proxy_url(const char *value)
+{
+	static const char *const schemes[] = {
+		"http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://",
+	};
+
+	if (has_blank_or_control(value))
+		return false;
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		size_t len = strlen(schemes[i]);
+
+		if (strncmp(value, schemes[i], len) == 0)
+			return value[len] != '\0' && value[len] != '/';
+	}
+	return false;
+}
+
+static bool is_base64_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '+' || c == '/';
+}
+
+/* One sha256//<base64 of 32 bytes> item: 43 base64 characters and one '='. */
+static bool is_pin(const char *item, size_t len)
+{
+	static const char prefix[] = "sha256//";
+	size_t prefix_len = sizeof prefix - 1;
+
+	if (len != prefix_len + PIN_HASH_LEN || strncmp(item, prefix, prefix_len) != 0)
+		return false;
+	for (size_t i = prefix_len; i < len - 1; i++)
+		if (!is_base64_char(item[i]))
+			return false;
+	return item[len - 1] == '=';
+}
+
+static bool is_pin_list(const char *value)
+{
+	const char *item = value;
+
+	for (;;) {
+		const char *end = strchr(item, ';');
+		size_t len = end ? (size_t)(end - item) : strlen(item);
+
+		if (!is_pin(item, len))
+			return false;
+		if (end == NULL)
+			return true;
+		item = end + 1;
+	}
+}
+
+static bool is_client_id(const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > 128)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)value[i]) && strchr("-._~", value[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* ----------------------------------------------------------------------- */
+/* The keys.                                                                */
+
+enum key {
+	KEY_API_URL,
+	KEY_CLIENT_SECRET_FILE,
+	KEY_CLIENT_SECRET,
+	KEY_ALLOWLIST,
+	KEY_DEFAULT_GRANT,
+	KEY_TIMEOUT,
+	KEY_CA_FILE,
+	KEY_PROXY,
+	KEY_PROMPT,
+	KEY_EXPORT_ACCESS_TOKEN,
+	KEY_CLIENT_ID,
+	KEY_AUTHORIZE_URL,
+	KEY_PINNED_PUBKEY,
+	KEY_COUNT,
+};
+
+/* Store a checked value; false (with a problem told) when it is not acceptable. */
+typedef bool (*key_store_fn)(struct settings *settings, const char *value,
+			     struct problems *problems);
+
+static bool replace_string(char **field, const char *value, struct problems *problems)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL) {
+		problem(problems, "out of memory");
+		return false;
+	}
+	free(*field);
+	*field = copy;
+	return true;
+}
+
+static bool store_api_url(struct settings *settings, const char *value,
+			  struct problems *problems)
+{
+	size_t len;
+
+	if (!is_https_url(value)) {
+		problem(problems, "api_url must be an https:// URL with a host");
+		return false;
+	}
+	if (!replace_string(&settings->api_url, value, problems))
+		return false;
+	/* "https://host/" + "/oauth/tokens" must not become "//oauth/tokens". */
+	len = strlen(settings->api_url);
+	while (len > 0 && settings->api_url[len - 1] == '/')
+		settings->api_url[--len] = '\0';
+	return true;
+}
+
+static bool store_path(char **field, const char *key, const char *value,
+		       struct problems *problems)
+{
+	if (value[0] != '/' || has_control(value)) {
+		problem(problems, "%s must be an absolute path", key);
+		return false;
+	}
+	return replace_string(field, value, problems);
+}
+
+static bool store_client_secret_file(struct settings *settings, const char *value,
+				     struct problems *problems)
+{
+	return store_path(&settings->client_secret_file, "client_secret_file", value, problems);
+}
+
+static bool store_client_secret(struct settings *settings, const char *value,
+				struct problems *problems)
+{
+	char *copy;
+
+	/* The value itself is never quoted back: it is a secret. */
+	if (has_blank_or_control(value)) {
+		problem(problems, "client_secret holds a blank or control character");
+		return false;
+	}
+	copy = secret_strdup(value);
+	if (copy == NULL) {
+		problem(problems, "out of memory");
+		return false;
+	}
+	secret_free(settings->client_secret);
+	settings->client_secret = copy;
+	return true;
+}
+
+static bool store_allowlist(struct settings *settings, const char *value,
+			    struct problems *problems)
+{
+	return store_path(&settings->allowlist, "allowlist", value, problems);
+}
+
+static bool store_default_grant(struct settings *settings, const char *value,
+				struct problems *problems)
+{
+	if (strcmp(value, "authorization_code") == 0)
+		settings->default_grant = PH_GRANT_AUTHORIZATION_CODE;
+	else if (strcmp(value, "refresh_token") == 0)
+		settings->default_grant = PH_GRANT_REFRESH_TOKEN;
+	else {
+		problem(problems, "default_grant must be authorization_code or refresh_token");
+		return false;
+	}
+	return true;
+}
+
+static bool store_timeout(struct settings *settings, const char *value,
+			  struct problems *problems)
+{
+	long seconds = 0;
+	size_t len = strlen(value);
+
+	/* Digits only: no sign, no exponent, no unit, at most three of them. */
+	if (len == 0 || len > 3 || strspn(value, "0123456789") != len)
+		seconds = -1;
+	else
+		seconds = strtol(value, NULL, 10);
+	if (seconds < SETTINGS_TIMEOUT_MIN || seconds > SETTINGS_TIMEOUT_MAX) {
+		problem(problems, "timeout must be a whole number of seconds from %d to %d",
+			SETTINGS_TIMEOUT_MIN, SETTINGS_TIMEOUT_MAX);
+		return false;
+	}
+	settings->timeout = seconds;
+	return true;
+}
+
+static bool store_ca_file(struct settings *settings, const char *value,
+			  struct problems *problems)
+{
+	return store_path(&settings->ca_file, "ca_file", value, problems);
+}
+
+static bool store_proxy(struct settings *settings, const char *value,
+			struct problems *problems)
+{
+	if (!is_proxy_url(value)) {
+		problem(problems, "proxy must be a URL with scheme http, https, socks4, socks4a, socks5 or socks5h");
+		return false;
+	}
+	return replace_string(&settings->proxy, value, problems);
+}
+
+static bool store_prompt(struct settings *settings, const char *value,
+			 struct problems *problems)
+{
+	if (has_control(value)) {
+		problem(problems, "prompt holds a control character");
+		return false;
+	}
+	return replace_string(&settings->prompt, value, problems);
+}
+
+static bool store_export_access_token(struct settings *settings, const char *value,
+				      struct problems *problems)
+{
+	if (strcmp(value, "yes") == 0)
+		settings->export_access_token = true;
+	else if (strcmp(value, "no") == 0)
+		settings->export_access_token = false;
+	else {
+		problem(problems, "export_access_token must be yes or no");
+		return false;
+	}
+	return true;
+}
+
+static bool store_client_id(struct settings *settings, const char *value,
+			    struct problems *problems)
+{
+	if (!is_client_id(value)) {
+		problem(problems, "client_id must be 1-128 characters of A-Z a-z 0-9 - . _ ~");
+		return false;
+	}
+	return replace_string(&settings->client_id, value, problems);
+}
+
+static bool store_authorize_url(struct settings *settings, const char *value,
+				struct problems *problems)
+{
+	if (!is_https_url(value)) {
+		problem(problems, "authorize_url must be an https:// URL with a host");
+		return false;
+	}
+	return replace_string(&settings->authorize_url, value, problems);
+}
+
+static bool store_pinned_pubkey(struct settings *settings, const char *value,
+				struct problems *problems)
+{
+	if (!is_pin_list(value)) {
+		problem(problems, "pinned_pubkey must be sha256//<base64 SHA-256> hashes separated by ';'");
+		return false;
+	}
+	return replace_string(&settings->pinned_pubkey, value, problems);
+}
+
+static const struct key_spec {
+	const char *name;
+	key_store_fn store;
+	bool file_only;         /* refused on the module line: /etc/pam.d is world readable */
+} keys[KEY_COUNT] = {
+	[KEY_API_URL] = { "api_url", store_api_url, false },
+	[KEY_CLIENT_SECRET_FILE] = { "client_secret_file", store_client_secret_file, false },
+	[KEY_CLIENT_SECRET] = { "client_secret", store_client_secret, true },
+	[KEY_ALLOWLIST] = { "allowlist", store_allowlist, false },
+	[KEY_DEFAULT_GRANT] = { "default_grant", store_default_grant, false },
+	[KEY_TIMEOUT] = { "timeout", store_timeout, false },
+	[KEY_CA_FILE] = { "ca_file", store_ca_file, false },
+	[KEY_PROXY] = { "proxy", store_proxy, false },
+	[KEY_PROMPT] = { "prompt", store_prompt, false },
+	[KEY_EXPORT_ACCESS_TOKEN] = { "export_access_token", store_export_access_token, false },
+	[KEY_CLIENT_ID] = { "client_id", store_client_id, false },
+	[KEY_AUTHORIZE_URL] = { "authorize_url", store_authorize_url, false },
+	[KEY_PINNED_PUBKEY] = { "pinned_pubkey", store_pinned_pubkey, false },
+};
+
+static int key_lookup(const char *name, size_t len)
+{
+	for (int i = 0; i < KEY_COUNT; i++)
+		if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+const char *settings_grant_name(enum ph_grant grant)
+{
+	return grant == PH_GRANT_REFRESH_TOKEN ? "refresh_token" : "authorization_code";
+}
+
+/* ----------------------------------------------------------------------- */
+/* Gathering raw values.                                                    */
+
+/*
+ * Values as found, before any check.  Module-line values point into argv;
+ * file values point into the file's buffer (which is wiped afterwards: it
+ * may hold client_secret).
+ */
+struct raw_values {
+	const char *value[KEY_COUNT];
+	unsigned line[KEY_COUNT];   /* file line, for duplicate reports */
+};
+
+struct module_args {
+	struct raw_values values;
+	const char *config_path;
+};
+
+static void parse_module_args(int argc, const char **argv, struct settings *settings,
+			      struct module_args *args, struct problems *problems)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *equals = strchr(arg, '=');
+		int key;
+
+		if (equals == NULL) {
+			if (strcmp(arg, "debug") == 0)
+				settings->debug = true;
+			else if (strcmp(arg, "use_first_pass") == 0)
+				settings->use_first_pass = true;
+			else if (strcmp(arg, "try_first_pass") == 0)
+				settings->try_first_pass = true;
+			else
+				problem(problems, "unknown module option \"%.64s\"", arg);
+			continue;
+		}
+		if ((size_t)(equals - arg) == strlen("config") && strncmp(arg, "config", 6) == 0) {
+			if (args->config_path != NULL)
+				problem(problems, "config given twice on the module line");
+			args->config_path = equals + 1;
+			continue;
+		}
+		key = key_lookup(arg, (size_t)(equals - arg));
+		if (key < 0)
+			problem(problems, "unknown key \"%.*s\" on the module line",
+				(int)((equals - arg) > 64 ? 64 : (equals - arg)), arg);
+		else if (keys[key].file_only)
+			problem(problems, "%s is refused on the module line (/etc/pam.d is world readable); "
+				"use client_secret_file or the config file", keys[key].name);
+		else if (args->values.value[key] != NULL)
+			problem(problems, "%s given twice on the module line", keys[key].name);
+		else
+			args->values.value[key] = equals + 1;
+	}
+}
+
+/* Trim blanks (and a CR from a CRLF file) at both ends, in place. */
+static char *trim(char *start, char *end)
+{
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	return start;
+}
+
+/*
+ * The value part of "key = value": a double-quoted string kept as is, or
+ * the text up to a " #" comment, trimmed.  NULL when the quote is not closed
+ * or something other than a comment follows it.
+ */
+static char *parse_value(char *text)
+{
+	char *end;
+
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (*text == '"') {
+		char *close = strchr(text + 1, '"');
+		char *rest;
+
+		if (close == NULL)
+			return NULL;
+		*close = '\0';
+		rest = trim(close + 1, close + 1 + strlen(close + 1));
+		return (*rest == '\0' || *rest == '#') ? text + 1 : NULL;
+	}
+	for (end = text; *end; end++)
+		if (*end == '#' && (end == text || end[-1] == ' ' || end[-1] == '\t'))
+			break;
+	return trim(text, end);
+}
+
+static void parse_config_line(char *line, unsigned number, const char *path,
+			      struct raw_values *file, struct problems *problems)
+{
+	char *equals, *name, *value;
+	int key;
+
+	name = trim(line, line + strlen(line));
+	if (*name == '\0' || *name == '#')
+		return;
+	equals = strchr(name, '=');
+	if (equals == NULL) {
+		problem(problems, "%s:%u: expected \"key = value\"", path, number);
+		return;
+	}
+	value = parse_value(equals + 1);
+	name = trim(name, equals);
+	key = key_lookup(name, strlen(name));
+	if (key < 0) {
+		problem(problems, "%s:%u: unknown key \"%.64s\"", path, number, name);
+	} else if (value == NULL) {
+		problem(problems, "%s:%u: %s has an unterminated quote", path, number, name);
+	} else if (*value == '\0') {
+		problem(problems, "%s:%u: %s has no value", path, number, name);
+	} else if (file->value[key] != NULL) {
+		problem(problems, "%s:%u: %s already set on line %u", path, number, name,
+			file->line[key]);
+	} else {
+		file->value[key] = value;
+		file->line[key] = number;
+	}
+}
+
+static void parse_config_text(char *text, const char *path, struct raw_values *file,
+			      struct problems *problems)
+{
+	unsigned number = 0;
+	char *line = text;
+
+	while (line != NULL && *line != '\0') {
+		char *newline = strchr(line, '\n');
+
+		if (newline != NULL)
+			*newline = '\0';
+		parse_config_line(line, ++number, path, file, problems);
+		line = newline ? newline + 1 : NULL;
+	}
+}
+
+/*
+ * Read and parse the config file into *file.  Returns the file's buffer
+ * (values point into it; the caller wipes it) or NULL when there is none.
+ */
+static char *load_config_file(const char *path, bool must_exist, struct settings *settings,
+			      struct raw_values *file, size_t *size, struct problems *problems)
+{
+	char reason[PH_REASON_MAX];
+	struct stat st;
+	char *text;
+
+	if (safe_file_read(path, SAFE_FILE_PUBLIC, CONFIG_FILE_MAX, &text, size, &st,
+			   reason) != PH_OK) {
+		if (!(errno == ENOENT && !must_exist))
+			problem(problems, "%s", reason);
+		return NULL;
+	}
+	if (strlen(text) != *size)
+		problem(problems, "%s holds a NUL byte", path);
+	else
+		parse_config_text(text, path, file, problems);
+	if (file->value[KEY_CLIENT_SECRET] != NULL && !safe_file_is_private(&st))
+		problem(problems, "%s holds client_secret but is readable by group or others "
+			"(mode %04o); make it 0600", path, (unsigned)(st.st_mode & 07777));
+	settings->config_path = strdup(path);
+	return text;
+}
+
+/* The first line of client_secret_file, without its line ending and blanks. */
+static void load_secret_file(struct settings *settings, struct problems *problems)
+{
+	char reason[PH_REASON_MAX];
+	size_t size;
+	char *text;
+	char *line;
+
+	if (safe_file_read(settings->client_secret_file, SAFE_FILE_PRIVATE, SECRET_FILE_MAX,
+			   &text, &size, NULL, reason) != PH_OK) {
+		problem(problems, "%s", reason);
+		return;
+	}
+	line = trim(text, text + strcspn(text, "\n"));
+	if (*line == '\0')
+		problem(problems, "%s: the first line (the client secret) is empty",
+			settings->client_secret_file);
+	else
+		store_client_secret(settings, line, problems);
+	secret_free_len(text, size + 1);
+}
+
+/* A file that must exist, be safe and readable; it is opened again when used. */
+static void check_file(const char *path, enum safe_file_secrecy secrecy,
+		       struct problems *problems)
+{
+	char reason[PH_REASON_MAX];
+	int fd = safe_file_open(path, secrecy, reason);
+
+	if (fd < 0)
+		problem(problems, "%s", reason);
+	else
+		close(fd);
+}
+
+static bool set_defaults(struct settings *settings)
+{
+	memset(settings, 0, sizeof *settings);
+	settings->api_url = strdup(SETTINGS_DEFAULT_API_URL);
+	settings->allowlist = strdup(SETTINGS_DEFAULT_ALLOWLIST);
+	settings->prompt = strdup(SETTINGS_DEFAULT_PROMPT);
+	settings->authorize_url = strdup(SETTINGS_DEFAULT_AUTHORIZE_URL);
+	settings->default_grant = PH_GRANT_AUTHORIZATION_CODE;
+	settings->timeout = SETTINGS_DEFAULT_TIMEOUT;
+	return settings->api_url && settings->allowlist && settings->prompt &&
+	       settings->authorize_url;
+}
+
+enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
+			     const struct ph_log *log, char reason[PH_REASON_MAX])
+{
+	struct problems problems = { .log = log, .count = 0, .first = reason };
+	struct module_args args;
+	struct raw_values file;
+	const char *config_path;
+	size_t file_size = 0;
+	char *file_text;
+
+	reason[0] = '\0';
+	memset(&args, 0, sizeof args);
+	memset(&file, 0, sizeof file);
+	if (!set_defaults(settings))
+		problem(&problems, "out of memory");
+
+	parse_module_args(argc, argv, settings, &args, &problems);
+	config_path = args.config_path ? args.config_path : SETTINGS_DEFAULT_CONFIG;
+	if (config_path[0] != '/')
+		problem(&problems, "config must be an absolute path");
+	file_text = load_config_file(config_path, args.config_path != NULL, settings, &file,
+				     &file_size, &problems);
+
+	for (int key = 0; key < KEY_COUNT; key++) {
+		const char *value = args.values.value[key] ? args.values.value[key]
+							   : file.value[key];
+
+		if (value != NULL)
+			keys[key].store(settings, value, &problems);
+	}
+	if (file_text != NULL)
+		secret_free_len(file_text, file_size + 1);
+
+	if (settings->client_secret != NULL && settings->client_secret_file != NULL)
+		problem(&problems, "both client_secret and client_secret_file are set; keep one");
+	else if (settings->client_secret_file != NULL)
+		load_secret_file(settings, &problems);
+	if (settings->ca_file != NULL)
+		check_file(settings->ca_file, SAFE_FILE_PUBLIC, &problems);
+	if (settings->allowlist != NULL)
+		check_file(settings->allowlist, SAFE_FILE_PUBLIC, &problems);
+
+	return problems.count == 0 ? PH_OK : PH_MISCONFIGURED;
+}
+
+void settings_free(struct settings *settings)
+{
+	free(settings->config_path);
+	free(settings->api_url);
+	secret_free(settings->client_secret);
+	free(settings->client_secret_file);
+	free(settings->allowlist);
+	free(settings->ca_file);
+	free(settings->proxy);
+	free(settings->prompt);
+	free(settings->client_id);
+	free(settings->authorize_url);
+	free(settings->pinned_pubkey);
+	memset(settings, 0, sizeof *settings);
+}

@@ -1,0 +1,74 @@
+/*
+ * settings.h - module arguments and the config file, checked, in one struct.
+ *
+ * Module-line key=value arguments win over the file; client_secret is refused
+ * on the module line (/etc/pam.d is world readable); an unknown key, a bad
+ * value, an http:// URL, a missing or unsafe file are configuration errors.
+ * Every problem found is reported through the log sink, so an administrator
+ * (and pam_heroku_check) sees them all at once, not one per attempt.
+ */
+#ifndef PAM_HEROKU_SETTINGS_H
+#define PAM_HEROKU_SETTINGS_H
+
+#include <stdbool.h>
+
+#include "result.h"
+
+#ifndef PAM_HEROKU_CONFDIR_DEFAULT
+#define PAM_HEROKU_CONFDIR_DEFAULT "/etc/security"
+#endif
+#define SETTINGS_DEFAULT_CONFIG PAM_HEROKU_CONFDIR_DEFAULT "/pam_heroku.conf"
+#define SETTINGS_DEFAULT_ALLOWLIST PAM_HEROKU_CONFDIR_DEFAULT "/pam_heroku.allow"
+#define SETTINGS_DEFAULT_API_URL "https://api.heroku.com"
+#define SETTINGS_DEFAULT_PROMPT "Heroku grant code or refresh token: "
+#define SETTINGS_DEFAULT_AUTHORIZE_URL "https://id.heroku.com/oauth/authorize"
+#define SETTINGS_DEFAULT_TIMEOUT 10
+#define SETTINGS_TIMEOUT_MIN 1
+#define SETTINGS_TIMEOUT_MAX 120
+
+enum ph_grant {
+	PH_GRANT_AUTHORIZATION_CODE,
+	PH_GRANT_REFRESH_TOKEN,
+};
+
+/* The wire name of a grant: "authorization_code" or "refresh_token". */
+const char *settings_grant_name(enum ph_grant grant);
+
+struct settings {
+	/* where they came from */
+	char *config_path;          /* the file that was read; NULL when the default was absent */
+
+	/* keys (interface.md, "Configuration") */
+	char *api_url;
+	char *client_secret;        /* secret: from client_secret or client_secret_file; may be NULL */
+	char *client_secret_file;
+	char *allowlist;
+	enum ph_grant default_grant;
+	long timeout;               /* seconds, whole exchange */
+	char *ca_file;              /* NULL: the system store */
+	char *proxy;                /* NULL: no proxy, whatever the environment says */
+	char *prompt;
+	bool export_access_token;
+	char *client_id;
+	char *authorize_url;
+	char *pinned_pubkey;
+
+	/* module-line flags */
+	bool debug;
+	bool use_first_pass;
+	bool try_first_pass;
+};
+
+/*
+ * Fill *settings from the module arguments and the config file they name (or
+ * the default one).  Reports each problem through log (LOG_ERR) and returns
+ * PH_MISCONFIGURED when there is any, with the first one in reason; PH_OK
+ * otherwise.  settings_free() must be called either way.
+ */
+enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
+			     const struct ph_log *log, char reason[PH_REASON_MAX]);
+
+/* Release everything, wiping the client secret. */
+void settings_free(struct settings *settings);
+
+#endif

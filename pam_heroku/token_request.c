@@ -1,0 +1,92 @@
+/*
+ * token_request.c - the body of POST /oauth/tokens, built with cJSON.
+ *
+ * The credential and the client secret pass through cJSON's tree and its
+ * printer; both are wiped before anything is freed.  The body is printed
+ * into a buffer we own (cJSON_PrintPreallocated), so cJSON never reallocates
+ * a buffer holding a secret and frees the old copy unwiped.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "secret.h"
+#include "token_request.h"
+
+/* Wipe every string value in a cJSON tree (keys are not secret). */
+static void wipe_json_strings(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->valuestring != NULL)
+			explicit_bzero(item->valuestring, strlen(item->valuestring));
+		wipe_json_strings(item->child);
+	}
+}
+
+static void delete_json_wiped(cJSON *root)
+{
+	wipe_json_strings(root);
+	cJSON_Delete(root);
+}
+
+/* Add object[name] = {key: value}; false when out of memory. */
+static bool add_pair(cJSON *object, const char *name, const char *key, const char *value)
+{
+	cJSON *inner = cJSON_AddObjectToObject(object, name);
+
+	return inner != NULL && cJSON_AddStringToObject(inner, key, value) != NULL;
+}
+
+static cJSON *build_tree(const struct credential *credential, const char *value,
+			 const char *client_secret)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *grant = root ? cJSON_AddObjectToObject(root, "grant") : NULL;
+	bool ok = grant != NULL &&
+		  cJSON_AddStringToObject(grant, "type",
+					  settings_grant_name(credential->grant)) != NULL;
+
+	if (ok && credential->grant == PH_GRANT_AUTHORIZATION_CODE)
+		ok = cJSON_AddStringToObject(grant, "code", value) != NULL;
+	else if (ok)
+		ok = add_pair(root, "refresh_token", "token", value);
+	if (ok && client_secret != NULL)
+		ok = add_pair(root, "client", "secret", client_secret);
+	if (!ok) {
+		delete_json_wiped(root);
+		return NULL;
+	}
+	return root;
+}
+
+char *token_request_body(const struct credential *credential, const char *client_secret)
+{
+	/* token68 and a blank-free secret need no escaping beyond JSON's own;
+	 * six bytes per character covers any \uXXXX escape, plus the frame. */
+	size_t secret_len = client_secret ? strlen(client_secret) : 0;
+	size_t capacity = 6 * (credential->value_len + secret_len) + 256;
+	char *value, *body;
+	cJSON *root;
+
+	value = malloc(credential->value_len + 1);
+	if (value == NULL)
+		return NULL;
+	memcpy(value, credential->value, credential->value_len);
+	value[credential->value_len] = '\0';
+
+	root = build_tree(credential, value, client_secret);
+	secret_free_len(value, credential->value_len + 1);
+	if (root == NULL)
+		return NULL;
+
+	body = calloc(1, capacity);
+	if (body != NULL && !cJSON_PrintPreallocated(root, body, (int)capacity, false)) {
+		secret_free_len(body, capacity);
+		body = NULL;
+	}
+	delete_json_wiped(root);
+	return body;
+}

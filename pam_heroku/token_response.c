@@ -1,0 +1,244 @@
+/*
+ * token_response.c - judge what POST /oauth/tokens answered.
+ *
+ * The answer comes over the network and decides who logs in, so it is read
+ * strictly: only a 201 with exactly one well-formed user.id counts, a key the
+ * module reads may not appear twice (cJSON would silently pick the first),
+ * and anything that would be exported must match its character rules.  The
+ * parse tree holds tokens, so its strings are wiped before it is freed.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "credential.h"
+#include "secret.h"
+#include "token_response.h"
+
+bool token_response_is_uuid(const char *text, size_t len)
+{
+	if (len != TOKEN_RESPONSE_UUID_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash_here ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool is_session_id(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len > TOKEN_RESPONSE_SESSION_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)text[i]) && strchr("._:-", text[i]) == NULL)
+			return false;
+	return true;
+}
+
+static void wipe_json_strings(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->valuestring != NULL)
+			explicit_bzero(item->valuestring, strlen(item->valuestring));
+		wipe_json_strings(item->child);
+	}
+}
+
+/*
+ * object[name], insisting that it appears at most once.  *found is set to
+ * the item or NULL; false when the key is duplicated.
+ */
+static bool unique_member(const cJSON *object, const char *name, const cJSON **found)
+{
+	const cJSON *child;
+
+	*found = NULL;
+	cJSON_ArrayForEach(child, object) {
+		if (child->string != NULL && strcmp(child->string, name) == 0) {
+			if (*found != NULL)
+				return false;
+			*found = child;
+		}
+	}
+	return true;
+}
+
+/* Lower-case copy of the validated user.id into response->user_id. */
+static enum ph_result read_user(const cJSON *root, struct token_response *response,
+				char reason[PH_REASON_MAX])
+{
+	const cJSON *user, *id = NULL;
+
+	if (!unique_member(root, "user", &user) || (user && !unique_member(user, "id", &id))) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: user or user.id appears twice");
+		return PH_UNAVAILABLE;
+	}
+	if (!cJSON_IsObject(user)) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: no user object");
+		return PH_UNAVAILABLE;
+	}
+	if (!cJSON_IsString(id) ||
+	    !token_response_is_uuid(id->valuestring, strlen(id->valuestring))) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: user.id is not a UUID");
+		return PH_UNAVAILABLE;
+	}
+	for (size_t i = 0; i < TOKEN_RESPONSE_UUID_LEN; i++)
+		response->user_id[i] = (char)tolower((unsigned char)id->valuestring[i]);
+	response->user_id[TOKEN_RESPONSE_UUID_LEN] = '\0';
+	return PH_OK;
+}
+
+/* session.id is optional; when given it must be safe to export. */
+static enum ph_result read_session(const cJSON *root, struct token_response *response,
+				   char reason[PH_REASON_MAX])
+{
+	const cJSON *session, *id = NULL;
+
+	if (!unique_member(root, "session", &session) ||
+	    (cJSON_IsObject(session) && !unique_member(session, "id", &id))) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: session or session.id appears twice");
+		return PH_UNAVAILABLE;
+	}
+	if (session == NULL || cJSON_IsNull(session) || id == NULL || cJSON_IsNull(id))
+		return PH_OK;
+	if (!cJSON_IsObject(session) || !cJSON_IsString(id) || !is_session_id(id->valuestring)) {
+		snprintf(reason, PH_REASON_MAX,
+			 "malformed response: session.id is not 1-%d characters of [A-Za-z0-9._:-]",
+			 TOKEN_RESPONSE_SESSION_MAX);
+		return PH_UNAVAILABLE;
+	}
+	snprintf(response->session_id, sizeof response->session_id, "%s", id->valuestring);
+	return PH_OK;
+}
+
+/* access_token.token, only when it is to be exported as HEROKU_API_KEY. */
+static enum ph_result read_access_token(const cJSON *root, struct token_response *response,
+					char reason[PH_REASON_MAX])
+{
+	const cJSON *access, *token = NULL;
+	struct credential shape;
+	char why[PH_REASON_MAX];
+
+	if (!unique_member(root, "access_token", &access) ||
+	    (cJSON_IsObject(access) && !unique_member(access, "token", &token))) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: access_token appears twice");
+		return PH_UNAVAILABLE;
+	}
+	/* The same token68 rule as a typed credential; never quoted in a reason. */
+	if (!cJSON_IsString(token) ||
+	    credential_parse(token->valuestring, PH_GRANT_AUTHORIZATION_CODE, &shape, why) != PH_OK ||
+	    shape.value != token->valuestring) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: access_token.token is missing or not a token");
+		return PH_UNAVAILABLE;
+	}
+	response->access_token = secret_strdup(token->valuestring);
+	if (response->access_token == NULL) {
+		snprintf(reason, PH_REASON_MAX, "out of memory");
+		return PH_UNAVAILABLE;
+	}
+	return PH_OK;
+}
+
+static cJSON *parse_object(const char *body, size_t body_len)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	if (body == NULL || body_len == 0 || memchr(body, '\0', body_len) != NULL)
+		return NULL;
+	root = cJSON_ParseWithLengthOpts(body, body_len, &end, false);
+	if (root == NULL)
+		return NULL;
+	/* Nothing but blanks may follow the object. */
+	while (end != NULL && end < body + body_len && isspace((unsigned char)*end))
+		end++;
+	if (!cJSON_IsObject(root) || end != body + body_len) {
+		wipe_json_strings(root);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+static enum ph_result parse_success(const char *body, size_t body_len, bool want_access_token,
+				    struct token_response *response, char reason[PH_REASON_MAX])
+{
+	cJSON *root = parse_object(body, body_len);
+	enum ph_result result;
+
+	if (root == NULL) {
+		snprintf(reason, PH_REASON_MAX, "malformed response: the 201 body is not a JSON object");
+		return PH_UNAVAILABLE;
+	}
+	result = read_user(root, response, reason);
+	if (result == PH_OK)
+		result = read_session(root, response, reason);
+	if (result == PH_OK && want_access_token)
+		result = read_access_token(root, response, reason);
+	wipe_json_strings(root);
+	cJSON_Delete(root);
+	if (result != PH_OK)
+		token_response_clear(response);
+	return result;
+}
+
+/* An error answer: keep its id and message, made safe to show and log. */
+static void read_error(const char *body, size_t body_len, struct token_response *response)
+{
+	cJSON *root = parse_object(body, body_len);
+	const cJSON *id, *message;
+
+	if (root == NULL)
+		return;
+	if (unique_member(root, "id", &id) && cJSON_IsString(id))
+		sanitize_text(response->error_id, sizeof response->error_id, id->valuestring,
+			      strlen(id->valuestring), sizeof response->error_id - 1);
+	if (unique_member(root, "message", &message) && cJSON_IsString(message))
+		sanitize_text(response->message, sizeof response->message, message->valuestring,
+			      strlen(message->valuestring), SANITIZE_MESSAGE_MAX);
+	wipe_json_strings(root);
+	cJSON_Delete(root);
+}
+
+static bool is_refusal_status(long status)
+{
+	return status == 400 || status == 401 || status == 403 || status == 404 || status == 422;
+}
+
+enum ph_result token_response_parse(long status, const char *body, size_t body_len,
+				    bool want_access_token,
+				    struct token_response *response,
+				    char reason[PH_REASON_MAX])
+{
+	memset(response, 0, sizeof *response);
+	if (status == 201)
+		return parse_success(body, body_len, want_access_token, response, reason);
+	if (is_refusal_status(status)) {
+		read_error(body, body_len, response);
+		snprintf(reason, PH_REASON_MAX, "the API refused the credential (%ld %s)%s%s",
+			 status, response->error_id[0] ? response->error_id : "error",
+			 response->message[0] ? ": " : "", response->message);
+		return PH_REFUSED;
+	}
+	read_error(body, body_len, response);
+	snprintf(reason, PH_REASON_MAX, "the API answered %ld%s%s%s%s", status,
+		 response->error_id[0] ? " " : "", response->error_id,
+		 response->message[0] ? ": " : "", response->message);
+	return PH_UNAVAILABLE;
+}
+
+void token_response_clear(struct token_response *response)
+{
+	secret_free(response->access_token);
+	response->access_token = NULL;
+}
