@@ -1,0 +1,603 @@
+#!/usr/bin/env python3
+"""A fake Heroku Platform API `POST /oauth/tokens`, over HTTPS on loopback.
+
+The full contract is tests/FAKE_API.md; this docstring is the short version.
+
+    python3 tests/fake_api.py --cert server.pem --key server.key \\
+        [--host 127.0.0.1] [--port 0] --port-file PORTFILE \\
+        --record RECORD.jsonl [--verbose]
+
+The port it listens on is written to PORTFILE (atomically, once listening).
+Every request is appended to RECORD.jsonl as one JSON object:
+{"method", "path", "headers", "body", "json", "request_id", "status"}.
+SIGTERM or SIGINT stop it cleanly (exit 0).
+
+The answer is chosen by the credential: `grant.code` for the
+authorization_code grant, `refresh_token.token` for the refresh_token grant.
+All behaviours live in one table, BEHAVIOURS (plus `slow-N`, parsed in
+`behaviour_for`):
+
+    ok-alice / ok-bob / ok-carol / ok-dave / ok-stranger   201, that user
+    ok-alice-nosession / -nullsession / -badsession / -longsession
+    ok-alice-badtoken                      201 alice, with a broken field
+    nouser / nulluser / nulluserid / baduuid / numberuserid
+    dupuser / dupuserid                    201 with a broken `user`
+    reject-400 -401 -403 -404 -422         that status, Heroku-style error
+    escape-401                             401, message full of escapes
+    status-200                             200 with an alice body
+    status-301 / status-302                redirect to the path
+                                           /redirected/oauth/tokens,
+                                           which answers 201 alice
+    status-429 / -500 / -503 / -418        that status
+    slow-N                                 sleep N seconds, then 201 alice
+    malformed / notjson / notobject / empty
+    oversized / oversized-chunked          201 alice padded to 100 KiB
+    anything else                          401 unauthorized
+
+Tokens in a 201 body are derived from the credential (see `token_for`), so a
+test can import this module, compute them and look for leaks.
+
+To add a hostile behaviour, add a row to BEHAVIOURS. A row returns a Response;
+one that must misbehave on the wire (dribble bytes, close mid-body, ...) can
+subclass Response and override `deliver`.
+
+Python 3 standard library only.
+"""
+
+import argparse
+import base64
+import datetime
+import email.utils
+import hashlib
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import uuid
+
+# --------------------------------------------------------------------------
+# Fixed data of the behaviour table.
+
+ALICE_ID = "01234567-89ab-cdef-0123-456789abcdef"
+BOB_ID = "11111111-2222-4333-8444-555555555555"
+CAROL_ID = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"  # upper case on purpose
+DAVE_ID = "22222222-3333-4444-8555-666666666666"
+STRANGER_ID = "99999999-9999-4999-8999-999999999999"  # in no allowlist
+
+SESSION_IDS = {
+    ALICE_ID: "5e551010-aaaa-4bbb-8ccc-000000000001",
+    BOB_ID: "5e551010-aaaa-4bbb-8ccc-000000000002",
+    CAROL_ID: "5e551010-aaaa-4bbb-8ccc-000000000003",
+    DAVE_ID: "5e551010-aaaa-4bbb-8ccc-000000000004",
+    STRANGER_ID: "5e551010-aaaa-4bbb-8ccc-000000000009",
+}
+
+UNAUTHORIZED = {"id": "unauthorized",
+                "message": "Invalid credentials provided."}
+
+# A message that would paint the terminal red, set its title, and forge a
+# syslog line if the module passed it through unsanitised; over 200 bytes so
+# truncation is exercised too.
+ESCAPE_MESSAGE = ("\u001b[31mred\u001b]0;title\u0007 text\r\n"
+                  "May  1 00:00:00 host sshd[1]: Accepted password for root"
+                  + "x" * 300)
+
+ERRORS = {
+    400: {"id": "bad_request", "message": "Invalid request."},
+    401: UNAUTHORIZED,
+    403: {"id": "forbidden",
+          "message": "You do not have access to this resource."},
+    404: {"id": "not_found", "message": "Couldn't find that resource."},
+    418: {"id": "teapot", "message": "I'm a teapot."},
+    422: {"id": "invalid_params", "message": "Invalid grant."},
+    429: {"id": "rate_limit",
+          "message": "Your account reached the API rate limit"},
+    500: {"id": "internal_server_error",
+          "message": "Internal server error."},
+    503: {"id": "unavailable", "message": "Service unavailable."},
+}
+
+OVERSIZED_BYTES = 100 * 1024
+MAX_REQUEST_BODY = 1024 * 1024
+REDIRECT_PATH = "/redirected/oauth/tokens"
+TOKEN_PATH = "/oauth/tokens"
+
+# Namespace for the deterministic ids in a 201 body (any fixed UUID will do).
+ID_NAMESPACE = uuid.UUID("5e551010-0000-4000-8000-00000000fa4e")
+
+
+def token_for(kind, credential):
+    """The token the fake hands out: kind is "access" or "refresh".
+
+    FAKE_API.md says `HRKU-AA` + urlsafe-b64(sha256(kind + ":" + credential))
+    [:58]. The base64 of a 32-byte digest is only 43 characters (+ "="), so
+    the base64 is taken of the *hex* digest (64 bytes -> 88 characters) to
+    reach the 58 base64url characters a real Heroku token has.
+    """
+    hexdigest = hashlib.sha256(f"{kind}:{credential}".encode()).hexdigest()
+    b64 = base64.urlsafe_b64encode(hexdigest.encode()).decode()
+    return "HRKU-AA" + b64[:58]
+
+
+# --------------------------------------------------------------------------
+# Responses.
+
+class Response:
+    """One HTTP response, built whole in memory.
+
+    `deliver` sends it with a single sendall: with TCP_NODELAY on the socket
+    that means no Nagle / delayed-ACK stall between headers and body, so
+    timings in the tests reflect the module, not the fake.
+    """
+
+    def __init__(self, status, body=b"", content_type="application/json",
+                 headers=None, chunked=False):
+        self.status = status
+        self.body = body.encode() if isinstance(body, str) else body
+        self.content_type = content_type
+        self.headers = list(headers or [])
+        self.chunked = chunked
+
+    def wire(self, request_id, head_only=False):
+        reason = http.server.BaseHTTPRequestHandler.responses.get(
+            self.status, ("Unknown",))[0]
+        lines = [f"HTTP/1.1 {self.status} {reason}",
+                 f"Date: {email.utils.formatdate(usegmt=True)}",
+                 "Server: fake_api.py",
+                 f"Request-Id: {request_id}"]
+        # A row may set its own RateLimit-Remaining (status-429 does).
+        names = {name.lower() for name, _ in self.headers}
+        if "ratelimit-remaining" not in names:
+            lines.append("RateLimit-Remaining: 4499")
+        lines += [f"{name}: {value}" for name, value in self.headers]
+        if self.content_type is not None:
+            lines.append(f"Content-Type: {self.content_type}")
+        if self.chunked:
+            lines.append("Transfer-Encoding: chunked")
+            payload = _chunk(self.body)
+        else:
+            lines.append(f"Content-Length: {len(self.body)}")
+            payload = self.body
+        lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head if head_only else head + payload
+
+    def deliver(self, sock, request_id, head_only=False):
+        sock.sendall(self.wire(request_id, head_only))
+
+
+def _chunk(data, size=16 * 1024):
+    """Chunked transfer coding of data, several chunks so it is real."""
+    out = bytearray()
+    for i in range(0, len(data), size):
+        piece = data[i:i + size]
+        out += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    return bytes(out + b"0\r\n\r\n")
+
+
+def json_response(status, obj, **kw):
+    return Response(status, json.dumps(obj), **kw)
+
+
+def error(status, obj=None, **kw):
+    return json_response(status, obj or ERRORS[status], **kw)
+
+
+# --------------------------------------------------------------------------
+# The 201 body, in Heroku's shape.
+
+# Sentinels for token_body's `session`: the user's own id / no key at all.
+_DEFAULT = object()
+_OMIT = object()
+
+
+def token_body(req, user=ALICE_ID, session=_DEFAULT, access_token=None):
+    """A Heroku-shaped 201 body as a dict.
+
+    session: _DEFAULT for the user's own session id, _OMIT to leave the key
+    out, None for `"session": null`, or any other value for session.id.
+    """
+    cred = req.credential
+    now = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+    def an_id(what):
+        return str(uuid.uuid5(ID_NAMESPACE, f"{what}:{cred}"))
+
+    body = {
+        "access_token": {
+            "expires_in": 28799,
+            "id": an_id("access_token"),
+            "token": token_for("access", cred) if access_token is None
+            else access_token,
+        },
+        "authorization": {"id": an_id("authorization")},
+        "client": {"secret": None},
+        "created_at": now,
+        "grant": {
+            "code": cred if req.grant_type == "authorization_code" else None,
+            "type": req.grant_type,
+        },
+        "id": an_id("oauth_token"),
+        "refresh_token": {
+            "expires_in": None,
+            "id": an_id("refresh_token"),
+            "token": token_for("refresh", cred),
+        },
+        "session": None,
+        "updated_at": now,
+        "user": {"id": user},
+    }
+    if session is _OMIT:
+        del body["session"]
+    elif session is _DEFAULT:
+        body["session"] = {"id": SESSION_IDS[user]}
+    elif session is not None:
+        body["session"] = {"id": session}
+    return body
+
+
+def success(user=ALICE_ID, status=201, **kw):
+    """A row: answer `status` with a well-formed body for `user`."""
+    return lambda req: json_response(status, token_body(req, user, **kw))
+
+
+def shaped(mutate):
+    """A row: 201 with an alice body changed by mutate(body) in place."""
+    def row(req):
+        body = token_body(req)
+        mutate(body)
+        return json_response(201, body)
+    return row
+
+
+def duplicated(req, inner):
+    """201 alice whose raw text repeats `user` (or `user.id`) with stranger.
+
+    A JSON object with a duplicate key cannot be made with json.dumps, so the
+    text is spliced: the first occurrence is alice, the second (which most
+    parsers keep) is the stranger.
+    """
+    body = token_body(req)
+    del body["user"]
+    text = json.dumps(body)[:-1]  # drop the closing brace
+    alice, stranger = f'"id": "{ALICE_ID}"', f'"id": "{STRANGER_ID}"'
+    if inner:
+        user = f'"user": {{{alice}, {stranger}}}'
+    else:
+        user = f'"user": {{{alice}}}, "user": {{{stranger}}}'
+    return Response(201, f"{text}, {user}}}")
+
+
+def oversized(chunked):
+    """A row: valid alice body padded with a `padding` key to 100 KiB."""
+    def row(req):
+        body = token_body(req)
+        body["padding"] = ""
+        short = len(json.dumps(body))  # json.dumps output is pure ASCII
+        body["padding"] = "x" * (OVERSIZED_BYTES - short)
+        return json_response(201, body, chunked=chunked)
+    return row
+
+
+def status_only(status):
+    """A row: that status with its Heroku-style error body."""
+    return lambda req: error(status)
+
+
+def redirect(status):
+    def row(req):
+        host = f"[{req.host}]" if ":" in req.host else req.host
+        location = f"https://{host}:{req.port}{REDIRECT_PATH}"
+        return json_response(status, {"id": "moved",
+                                      "message": f"See {location}"},
+                             headers=[("Location", location)])
+    return row
+
+
+def slow(seconds):
+    def row(req):
+        time.sleep(seconds)
+        return success()(req)
+    return row
+
+
+# The behaviour table: credential -> row, a row being req -> Response.
+BEHAVIOURS = {
+    "ok-alice": success(ALICE_ID),
+    "ok-bob": success(BOB_ID),
+    "ok-carol": success(CAROL_ID),
+    "ok-dave": success(DAVE_ID),
+    "ok-stranger": success(STRANGER_ID),
+    "ok-alice-nosession": success(session=_OMIT),
+    "ok-alice-nullsession": success(session=None),
+    "ok-alice-badsession": success(session="abc\ninjected"),
+    "ok-alice-longsession": success(session="a" * 129),
+    "ok-alice-badtoken": success(access_token="bad token\u001b[0m"),
+    "nouser": shaped(lambda b: b.pop("user")),
+    "nulluser": shaped(lambda b: b.update(user=None)),
+    "nulluserid": shaped(lambda b: b.update(user={"id": None})),
+    "baduuid": shaped(lambda b: b.update(user={"id": "not-a-uuid"})),
+    "numberuserid": shaped(lambda b: b.update(user={"id": 42})),
+    "dupuser": lambda req: duplicated(req, inner=False),
+    "dupuserid": lambda req: duplicated(req, inner=True),
+    **{f"reject-{s}": status_only(s) for s in (400, 401, 403, 404, 422)},
+    "escape-401": lambda req: error(401, {"id": "unauthorized",
+                                          "message": ESCAPE_MESSAGE}),
+    "status-200": success(status=200),
+    "status-301": redirect(301),
+    "status-302": redirect(302),
+    "status-429": lambda req: error(
+        429, headers=[("RateLimit-Remaining", "0")]),
+    "status-500": status_only(500),
+    "status-503": status_only(503),
+    "status-418": status_only(418),
+    "malformed": lambda req: Response(
+        201, '{"user": {"id": "01234567-89ab'),
+    "notjson": lambda req: Response(201, "<html>hello</html>",
+                                    content_type="text/html"),
+    "notobject": lambda req: Response(201, "[1, 2, 3]"),
+    "empty": lambda req: Response(201, b""),
+    "oversized": oversized(chunked=False),
+    "oversized-chunked": oversized(chunked=True),
+}
+
+_SLOW = re.compile(r"slow-(\d+(?:\.\d+)?)")
+MAX_SLOW = 3600.0  # a typo must not park a thread for a day
+
+
+def behaviour_for(credential):
+    """The row for a credential; anything unknown is a plain 401."""
+    if credential in BEHAVIOURS:
+        return BEHAVIOURS[credential]
+    m = _SLOW.fullmatch(credential or "")
+    if m and float(m.group(1)) <= MAX_SLOW:
+        return slow(float(m.group(1)))
+    return status_only(401)
+
+
+# --------------------------------------------------------------------------
+# The request side.
+
+class Request:
+    """What a row may look at: credential, grant type, where we listen."""
+
+    def __init__(self, parsed, host, port):
+        self.grant_type, self.credential = credential_of(parsed)
+        self.host = host
+        self.port = port
+
+
+def credential_of(parsed):
+    """(grant type, credential) from a parsed body, or (None, None)."""
+    if not isinstance(parsed, dict):
+        return None, None
+    grant = parsed.get("grant")
+    gtype = grant.get("type") if isinstance(grant, dict) else None
+    if gtype == "authorization_code":
+        value = grant.get("code")
+    elif gtype == "refresh_token":
+        refresh = parsed.get("refresh_token")
+        value = refresh.get("token") if isinstance(refresh, dict) else None
+    else:
+        return None, None
+    return gtype, value if isinstance(value, str) else None
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake_api.py"
+    # Bounds a client that connects and never finishes its request.
+    timeout = 30
+
+    def dispatch(self):
+        self.close_connection = True  # one request per connection
+        request_id = str(uuid.uuid4())
+        raw = b""
+        parsed = None
+
+        length = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding"):
+            # libcurl sends POSTFIELDS with Content-Length; nothing in the
+            # module should stream a request body.
+            response = error(411, {"id": "length_required",
+                                   "message": "Content-Length required."})
+        elif length is not None and not re.fullmatch(r"\s*[0-9]+\s*",
+                                                     length):
+            response = error(400)
+        elif length is not None and int(length) > MAX_REQUEST_BODY:
+            # Not read: answering and closing is all a test needs.
+            response = error(413, {"id": "request_too_large",
+                                   "message": "Request body too large."})
+        else:
+            raw = self.rfile.read(int(length or 0))
+            try:
+                parsed = json.loads(raw)
+            except (ValueError, RecursionError):  # not JSON, or absurdly deep
+                parsed = None
+            response = self.route(parsed)
+
+        self.answer(request_id, response, raw, parsed)
+
+    # Every method goes through the same path; only POST can ever succeed.
+    do_POST = do_GET = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = \
+        do_HEAD = dispatch
+
+    def route(self, parsed):
+        path = self.path.split("?", 1)[0]
+        req = Request(parsed, self.server.public_host,
+                      self.server.server_address[1])
+        if path == REDIRECT_PATH and self.command in ("POST", "GET"):
+            # The target of status-301/302: answers as if the credential had
+            # been good, so a client that follows redirects would "succeed".
+            # GET too, because clients turn a followed 301/302 POST into GET.
+            return success()(req)
+        if path == TOKEN_PATH and self.command == "POST":
+            return behaviour_for(req.credential)(req)
+        return error(404)
+
+    def answer(self, request_id, response, raw, parsed):
+        # Record before sending, so a test that has its answer can already
+        # read the record of it.
+        self.server.record({
+            "method": self.command,
+            "path": getattr(self, "path", None),
+            "headers": dict(self.headers.items()) if self.headers else {},
+            "body": raw.decode("utf-8", errors="replace"),
+            "json": parsed,
+            "request_id": request_id,
+            "status": response.status,
+        })
+        self.log_message('"%s" %d', getattr(self, "requestline", ""),
+                         response.status)
+        try:
+            response.deliver(self.connection, request_id,
+                             head_only=self.command == "HEAD")
+        except OSError as e:  # the client gave up (e.g. its timeout hit)
+            self.log_message("send failed: %s", e)
+
+    def send_error(self, code, message=None, explain=None):
+        # Requests http.server cannot even parse (bad request line, huge
+        # headers, unknown method) get the same single-send JSON treatment.
+        self.close_connection = True
+        self.headers = getattr(self, "headers", None)
+        self.command = getattr(self, "command", None)
+        phrase = self.responses.get(code, ("error",))[0]
+        body = {"id": phrase.lower().replace(" ", "_"),
+                "message": message or phrase}
+        self.answer(str(uuid.uuid4()), error(code, body), b"", None)
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake_api: %s %s\n" % (
+                self.address_string(), fmt % args))
+
+
+# --------------------------------------------------------------------------
+# The server.
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True        # a stuck client never blocks shutdown
+    request_queue_size = 128     # tests open 100+ connections at once
+    allow_reuse_address = True
+
+    def __init__(self, host, port, context, record_path, verbose):
+        self.address_family = socket.AF_INET6 if ":" in host \
+            else socket.AF_INET
+        self.public_host = host
+        self.context = context
+        self.record_path = record_path
+        self.verbose = verbose
+        self.record_lock = threading.Lock()
+        super().__init__((host, port), Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind calls getfqdn(), a reverse DNS lookup that
+        # can stall on a box without network; the name is never used.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = self.public_host
+        self.server_port = self.server_address[1]
+
+    def process_request_thread(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, not in
+        # accept(): a client that stalls mid-handshake holds only itself up.
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            request.settimeout(Handler.timeout)
+            request = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            # Expected in the bad-certificate tests: the client refuses us.
+            if self.verbose:
+                sys.stderr.write(f"fake_api: {client_address[0]} "
+                                 f"TLS handshake failed: {e}\n")
+            request.close()
+            return
+        super().process_request_thread(request, client_address)
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+    def record(self, entry):
+        line = json.dumps(entry) + "\n"
+        with self.record_lock:
+            # Opened per line, so a test may truncate or remove the file
+            # between cases; O_APPEND keeps each line whole.
+            with open(self.record_path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+
+
+def write_port_file(path, port):
+    """Write the port atomically: a reader never sees a partial number."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Fake Heroku POST /oauth/tokens over HTTPS, for tests. "
+        "Behaviour is chosen by the credential; see tests/FAKE_API.md.")
+    p.add_argument("--cert", required=True, help="server certificate (PEM)")
+    p.add_argument("--key", required=True, help="server private key (PEM)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on, IPv4 or IPv6 "
+                   "(default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0,
+                   help="port to listen on; 0 picks a free one (default)")
+    p.add_argument("--port-file", required=True,
+                   help="where to write the port, once listening")
+    p.add_argument("--record", required=True,
+                   help="JSON-lines file to append each request to")
+    p.add_argument("--verbose", action="store_true",
+                   help="log requests and TLS failures to stderr")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Until the server exists there is nothing to drain: a stop request
+    # simply ends the process, still with status 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: sys.exit(0))
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(args.cert, args.key)
+
+    # Absolute, so the record lands in the same file whatever the cwd.
+    server = Server(args.host, args.port, context,
+                    os.path.abspath(args.record), args.verbose)
+
+    # serve_forever() runs in this thread and shutdown() waits for it to
+    # return, so the signal handler hands shutdown() to another thread.
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    write_port_file(args.port_file, server.server_address[1])
+    if args.verbose:
+        sys.stderr.write(f"fake_api: listening on {args.host} "
+                         f"port {server.server_address[1]}\n")
+    try:
+        # A short poll interval makes SIGTERM take effect within 0.1 s,
+        # which adds up over a test suite that starts many fakes.
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
