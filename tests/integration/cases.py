@@ -1,0 +1,1075 @@
+"""The integration cases: one function per behaviour of interface.md.
+
+Each case gets `t` (harness.Case): its own directory with a default config
+file (mode 0600: this case's fake API, the test CA, the standard allowlist,
+timeout 10), the standard allowlist (0644, see harness.ALLOWLIST_LINES) and a
+private PAM confdir.  `t.login(user, *answers, ...)` runs tests/pam_driver
+(answers through a pipe) and returns a Run; every run is checked for the
+request shape (method, path, the three headers, JSON without repeated keys),
+for exactly one "auth <outcome>: user=... heroku_user_id=... request_id=..."
+log line per authentication by each pam_heroku auth line of the stack, and
+for control characters in conversation messages.
+
+Whole-run checks (FINAL_CHECKS) scan every syslog capture and conversation
+for credentials, client secrets and tokens.
+
+PAM_IGNORE cannot be seen directly: libpam never returns it from a stack (a
+stack of only ignored modules, or `ignore=die`, gives PAM_PERM_DENIED).  So
+the account cases that expect PAM_IGNORE use ignore_probe_stack(): pam_heroku with
+`ignore=1` jumps to pam_debug returning PAM_TRY_AGAIN, a code nothing else in
+the stack returns; success goes to pam_permit (`done`), any other code
+`die`s with the module's own code.
+"""
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+
+from harness import (ALICE_ID, ALLOWLIST_BAD_LINES, ALLOWLIST_LINES, BOB_ID,
+                     CAROL_ID, DAVE_ID, DEFAULT_PROMPT, PROXY_VARIABLES,
+                     SESSION_IDS, STRANGER_ID, CaseFailure, control_chars)
+
+CASES = []
+FINAL_CHECKS = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def final(fn):
+    FINAL_CHECKS.append(fn)
+    return fn
+
+
+def generated(name, fn):
+    fn.__name__ = name
+    fn.__qualname__ = name
+    CASES.append(fn)
+
+
+IGNORE_SENTINEL = "PAM_TRY_AGAIN"
+
+# --------------------------------------------------------------------------
+# Helpers.
+
+
+def login_granted(t, user, credential, heroku_id, session, **kw):
+    """Auth, account and env for a login that must succeed."""
+    r = t.login(user, credential, **kw)
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "account", "PAM_SUCCESS")
+    t.expect_requests(r, 1)
+    t.expect_summary(r, user, heroku_id)
+    t.expect_env(r, {"HEROKU_USER_ID": heroku_id, "HEROKU_SESSION_ID": session,
+                     "HEROKU_API_KEY": None})
+    return r
+
+
+def login_fails(t, user, credential, result, requests, heroku_id="-",
+                request_id="record", **kw):
+    """Auth and env for a login that must fail with result."""
+    kw.setdefault("phases", ["auth", "env"])
+    r = t.login(user, credential, **kw)
+    t.expect_auth(r, result)
+    t.expect_requests(r, requests)
+    t.expect_summary(r, user, heroku_id, request_id=request_id)
+    t.expect_no_heroku_env(r)
+    return r
+
+
+def misconfigured(t, user="alice", credential="ok-alice", **kw):
+    """A configuration error: PAM_SERVICE_ERR, no request, nothing exported."""
+    return login_fails(t, user, credential, "PAM_SERVICE_ERR", 0, **kw)
+
+
+def ignore_probe_stack(t, auth_lines=(), account_args=""):
+    return list(auth_lines) + [
+        t.module_line("account", "[success=ok ignore=1 default=die]", account_args),
+        "account [default=done] pam_permit.so",
+        "account [default=die] pam_debug.so acct=try_again",
+    ]
+
+
+def echo_then(*lines):
+    """A stack whose first line calls the conversation (pam_echo), which is
+    where the driver stores --authtok (libpam lets only modules set it)."""
+    return ["auth optional pam_echo.so storing the application's token"] + list(lines)
+
+
+def expect_authtok_stored(t, r):
+    if not any("PAM_SUCCESS" in line for line in r.authtok):
+        t.fail(f"{r.label}: the driver could not store PAM_AUTHTOK ({r.authtok})")
+
+
+def spki_pin(cert_path):
+    """sha256//base64 of a certificate's public key (CURLOPT_PINNEDPUBLICKEY)."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_path, "-pubkey", "-noout"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub,
+                         check=True, capture_output=True).stdout
+    return "sha256//" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def need_root(t, why):
+    if not t.suite.is_root:
+        t.skip(f"needs root ({why})")
+
+
+# --------------------------------------------------------------------------
+# The harness itself: without this, every "nothing leaked to syslog" check
+# would pass vacuously.
+
+@case
+def driver_captures_pam_syslog(t):
+    t.service(lines=["auth required pam_warn.so", "auth required pam_permit.so"])
+    r = t.login("alice", phases=["auth"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(any("pam_warn(heroku:auth)" in text and prio >> 3 == 10
+                for prio, text in r.syslog),
+            "pam_warn's pam_syslog line did not reach PAM_DRIVER_SYSLOG "
+            "(with facility authpriv)")
+
+
+# --------------------------------------------------------------------------
+# The credential and the grant sent.
+
+@case
+def grant_code_alice_success(t):
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice", exact_text=True)
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
+    prompts = r.conv_text("echo_off", "echo_on")
+    t.check(prompts == [DEFAULT_PROMPT],
+            f"prompt {prompts!r}, expected [{DEFAULT_PROMPT!r}] (echo off)")
+
+
+@case
+def grant_code_bob_success(t):
+    r = login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
+    t.expect_body(r, "authorization_code", "ok-bob")
+
+
+@case
+def grant_code_dave_success(t):
+    r = login_granted(t, "dave", "ok-dave", DAVE_ID, SESSION_IDS[DAVE_ID])
+    t.expect_body(r, "authorization_code", "ok-dave")
+
+
+@case
+def code_prefix_sends_authorization_code(t):
+    r = login_granted(t, "alice", "code:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice", exact_text=True)
+
+
+@case
+def refresh_prefix_sends_refresh_grant(t):
+    r = login_granted(t, "bob", "refresh:ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
+    t.expect_body(r, "refresh_token", "ok-bob", exact_text=True)
+
+
+@case
+def bare_credential_with_default_grant_refresh(t):
+    t.config(default_grant="refresh_token")
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "refresh_token", "ok-alice", exact_text=True)
+
+
+@case
+def code_prefix_wins_over_default_grant_refresh(t):
+    t.config(default_grant="refresh_token")
+    r = login_granted(t, "alice", "code:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice")
+
+
+@case
+def no_client_secret_leaves_client_out(t):
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice", exact_text=True)
+    r = login_granted(t, "alice", "refresh:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "refresh_token", "ok-alice", exact_text=True)
+
+
+@case
+def request_headers_are_exact(t):
+    # Every run checks them (harness.Case.check_request_shape); this case
+    # names the check.
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    headers = {k.lower(): v for k, v in r.records[0]["headers"].items()}
+    t.check(headers.get("user-agent") == f"pam_heroku/{t.suite.version}",
+            "User-Agent is not pam_heroku/<version of configure.ac>")
+
+
+# --------------------------------------------------------------------------
+# The environment set on success.
+
+@case
+def export_access_token_sets_api_key(t):
+    t.config(export_access_token="yes")
+    r = t.login("alice", "ok-alice")
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect_summary(r, "alice", ALICE_ID)
+    want = t.suite.fake_api.token_for("access", "ok-alice")
+    t.suite.add_secret(want, "access token of ok-alice")
+    t.expect_env(r, {"HEROKU_USER_ID": ALICE_ID,
+                     "HEROKU_SESSION_ID": SESSION_IDS[ALICE_ID],
+                     "HEROKU_API_KEY": want})
+
+
+@case
+def export_access_token_no_sets_no_api_key(t):
+    t.config(export_access_token="no")
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+@case
+def exported_token_breaking_token68_is_unavailable(t):
+    t.config(export_access_token="yes")
+    t.suite.add_secret("bad token", "ok-alice-badtoken's access token")
+    login_fails(t, "alice", "ok-alice-badtoken", "PAM_AUTHINFO_UNAVAIL", 1,
+                heroku_id=None)
+
+
+@case
+def unexported_bad_token_is_not_judged(t):
+    t.suite.add_secret("bad token", "ok-alice-badtoken's access token")
+    login_granted(t, "alice", "ok-alice-badtoken", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+@case
+def no_session_sets_no_session_variable(t):
+    login_granted(t, "alice", "ok-alice-nosession", ALICE_ID, None)
+
+
+@case
+def null_session_sets_no_session_variable(t):
+    login_granted(t, "alice", "ok-alice-nullsession", ALICE_ID, None)
+
+
+@case
+def session_id_with_newline_is_unavailable(t):
+    login_fails(t, "alice", "ok-alice-badsession", "PAM_AUTHINFO_UNAVAIL", 1,
+                heroku_id=None)
+
+
+@case
+def session_id_too_long_is_unavailable(t):
+    login_fails(t, "alice", "ok-alice-longsession", "PAM_AUTHINFO_UNAVAIL", 1,
+                heroku_id=None)
+
+
+@case
+def repeat_cycles_are_independent(t):
+    r = t.login("alice", "ok-alice", repeat=3)
+    t.check(r.results_of("auth") == ["PAM_SUCCESS"] * 3,
+            f"auth results {r.results_of('auth')}, expected PAM_SUCCESS x3")
+    t.check(r.results_of("account") == ["PAM_SUCCESS"] * 3,
+            f"account results {r.results_of('account')}, expected PAM_SUCCESS x3")
+    t.expect_requests(r, 3)
+    for i in range(3):
+        t.expect_summary(r, "alice", ALICE_ID, index=i)
+    t.check(len(r.env_listings) == 3 and all(
+        e.get("HEROKU_USER_ID") == ALICE_ID for e in r.env_listings),
+        "HEROKU_USER_ID missing from a cycle's environment")
+
+
+# --------------------------------------------------------------------------
+# What the API answers.
+
+for _status in (400, 401, 403, 404, 422):
+    def _reject(t, status=_status):
+        r = login_fails(t, "alice", f"reject-{status}", "PAM_AUTH_ERR", 1)
+        t.check(r.records[0]["status"] == status, "the fake did not answer as asked")
+    generated(f"api_{_status}_is_auth_err", _reject)
+
+
+@case
+def unknown_credential_is_auth_err(t):
+    login_fails(t, "alice", "unknown-Zq8xW3", "PAM_AUTH_ERR", 1)
+
+
+@case
+def escape_401_is_sanitised(t):
+    r = login_fails(t, "alice", "escape-401", "PAM_AUTH_ERR", 1)
+    raw_marks = ("red", "title", "Accepted password", "xxxxxxxxxx")
+    shown = [(kind, text) for kind, text in r.conv
+             if any(m in text for m in raw_marks)]
+    for kind, text in r.conv:
+        bad = set(control_chars(text)) & {"0x1b", "0x07", "0x0d", "0x0a"}
+        t.check(not bad, f"conversation ({kind}) carries {sorted(bad)}")
+    for prio, text in r.syslog:
+        bad = control_chars(text)
+        t.check(not bad, f"a log line carries control characters {bad}")
+    # What is shown of the API's message (sanitised, it starts "[31mred" and
+    # ends in a run of "x") must be at most 200 bytes.
+    for kind, text in shown + [("log", s) for _, s in r.syslog]:
+        shown_bytes = api_message_span(text)
+        t.check(shown_bytes <= 200,
+                f"{kind}: {shown_bytes} bytes of the API's message shown, "
+                f"expected at most 200")
+    for kind, text in r.conv:
+        for line in text.splitlines():
+            t.check(not line.startswith("May  1"),
+                    "the forged syslog line appears on a line of its own")
+
+
+def api_message_span(text):
+    """Bytes of escape-401's message in text: from its start ("[31mred",
+    or "red]0;title" / "Accepted password" when the module cut the start)
+    to the end of the run of "x" after "Accepted password for root"."""
+    starts = [text.find(m) for m in ("[31mred", "red]0;title", "Accepted password")]
+    starts = [s for s in starts if s >= 0]
+    if not starts:
+        return 0
+    start = min(starts)
+    end = text.find("Accepted password for root", start)
+    if end < 0:
+        end = len(text[:start]) + len(text[start:].rstrip('"'))
+    else:
+        end += len("Accepted password for root")
+        while end < len(text) and text[end] == "x":
+            end += 1
+    return len(text[start:end].encode("utf-8"))
+
+
+for _status in (200, 301, 302, 418, 429, 500, 503):
+    def _status_case(t, status=_status):
+        r = login_fails(t, "alice", f"status-{status}", "PAM_AUTHINFO_UNAVAIL", 1)
+        t.check(r.records[0]["status"] == status, "the fake did not answer as asked")
+        paths = [rec["path"] for rec in r.records]
+        t.check("/redirected/oauth/tokens" not in paths,
+                "the redirect was followed")
+    generated(f"status_{_status}_is_unavailable", _status_case)
+
+
+for _cred in ("malformed", "notjson", "notobject", "empty", "nouser", "nulluser",
+              "nulluserid", "baduuid", "numberuserid", "dupuser", "dupuserid",
+              "oversized", "oversized-chunked"):
+    def _bad_body(t, cred=_cred):
+        # As alice: a parser keeping the first of a duplicated key would
+        # grant alice, one keeping the last would refuse (stranger); both
+        # are wrong.
+        login_fails(t, "alice", cred, "PAM_AUTHINFO_UNAVAIL", 1, heroku_id=None,
+                    request_id="any" if cred.startswith("oversized") else "record")
+    generated("body_" + _cred.replace("-", "_") + "_is_unavailable", _bad_body)
+
+
+@case
+def slow_answer_times_out(t):
+    # A private fake: its slow answer would otherwise land in the record of
+    # whichever case uses the shared fake next.
+    fake = t.private_fake("slow")
+    t.config(api_url=fake.url, timeout="1")
+    r = login_fails(t, "alice", "slow-5", "PAM_AUTHINFO_UNAVAIL", 0, fake=fake,
+                    request_id="-")
+    t.check(r.elapsed < 4.0, f"the driver took {r.elapsed:.1f} s, expected under 4 s "
+            f"with timeout=1")
+
+
+# --------------------------------------------------------------------------
+# Credentials refused before any request.
+
+LOCAL_REFUSALS = {
+    "empty": "",
+    "empty_after_code_prefix": "code:",
+    "empty_after_refresh_prefix": "refresh:",
+    "1025_bytes": "A" * 1025,
+    "space": "ok-alice x",
+    "double_quote": 'ok-alice"',
+    "brace": "ok-alice}",
+    "control_char": "ok-\x01alice",
+    "escape_char": "ok-\x1b[0malice",
+    "tab": "ok-\talice",
+    "del_char": "ok-alice\x7f",
+    "backslash": "ok-\\alice",
+    "padding_not_trailing": "ok-alice=x",
+    "non_ascii": "ok-alic\u00e9",
+    "colon_after_prefix": "code:ok:alice",
+}
+
+for _name, _value in LOCAL_REFUSALS.items():
+    def _refused(t, value=_value):
+        login_fails(t, "alice", value, "PAM_AUTH_ERR", 0, request_id="-")
+    generated(f"refused_locally_{_name}", _refused)
+
+
+@case
+def credential_of_1024_bytes_is_sent(t):
+    value = "B" * 1024
+    r = login_fails(t, "alice", value, "PAM_AUTH_ERR", 1)   # the fake's 401
+    t.expect_body(r, "authorization_code", value)
+
+
+@case
+def token68_characters_and_padding_are_sent(t):
+    value = "Az09-._~+/x=="
+    r = login_fails(t, "alice", value, "PAM_AUTH_ERR", 1)   # the fake's 401
+    t.expect_body(r, "authorization_code", value, exact_text=True)
+
+
+# --------------------------------------------------------------------------
+# The allowlist.
+
+@case
+def stranger_identity_is_refused(t):
+    # The stranger's id stands alone on line 9: that grants nothing.
+    for user in ("alice", "stranger"):
+        login_fails(t, user, "ok-stranger", "PAM_AUTH_ERR", 1, heroku_id=STRANGER_ID)
+
+
+@case
+def alice_identity_cannot_log_in_as_bob(t):
+    login_fails(t, "bob", "ok-alice", "PAM_AUTH_ERR", 1, heroku_id=ALICE_ID)
+
+
+@case
+def bob_identity_may_log_in_as_carol(t):
+    login_granted(t, "carol", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
+
+
+@case
+def bob_identity_cannot_log_in_as_alice(t):
+    login_fails(t, "alice", "ok-bob", "PAM_AUTH_ERR", 1, heroku_id=BOB_ID)
+
+
+@case
+def carol_upper_case_id_works_for_carol(t):
+    r = t.login("carol", "ok-carol")
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "account", "PAM_SUCCESS")
+    t.expect_summary(r, "carol", CAROL_ID)
+    # interface.md: HEROKU_USER_ID is user.id; token_response.h lower-cases
+    # it.  Compared without regard to case here.
+    got = r.env.get("HEROKU_USER_ID") or ""
+    t.check(got.lower() == CAROL_ID.lower(),
+            f"HEROKU_USER_ID={got!r}, expected {CAROL_ID} in any case")
+    t.expect_env(r, {"HEROKU_SESSION_ID": SESSION_IDS[CAROL_ID]})
+
+
+@case
+def carol_id_matches_lower_case_allowlist_entry(t):
+    allow = t.write_allowlist("allow-lower", [f"{CAROL_ID.lower()} carol"])
+    t.config(allowlist=allow)
+    r = t.login("carol", "ok-carol")
+    t.expect_auth(r, "PAM_SUCCESS")
+
+
+@case
+def carol_upper_case_id_refused_for_alice(t):
+    login_fails(t, "alice", "ok-carol", "PAM_AUTH_ERR", 1, heroku_id=CAROL_ID)
+
+
+@case
+def dave_star_allows_any_account(t):
+    for user in ("alice", "root", "zed"):
+        login_granted(t, user, "ok-dave", DAVE_ID, SESSION_IDS[DAVE_ID])
+
+
+@case
+def allowlist_bad_lines_logged_with_path_and_line(t):
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    for n in ALLOWLIST_BAD_LINES:
+        t.expect_logged(r, re.escape(f"{t.allowlist}:{n}") + r"\b",
+                        f"'{os.path.basename(t.allowlist)}:{n}' (line: "
+                        f"{ALLOWLIST_LINES[n - 1][:20]!r})")
+    # A good line must not be reported as "path:N: why" (a summary may name
+    # the line that granted: "path:3 allows it").
+    good = [n for n in range(1, len(ALLOWLIST_LINES) + 1) if n not in ALLOWLIST_BAD_LINES]
+    for n in good:
+        for _, text in r.syslog:
+            t.check(not re.search(re.escape(f"{t.allowlist}:{n}:"), text),
+                    f"good allowlist line {n} was reported as bad")
+
+
+@case
+def allowlist_crlf_comments_and_blanks(t):
+    # Line 3 (alice) has trailing blanks and a comment, line 7 (dave) ends in
+    # CRLF, line 8 (carol) in blanks: all still grant.
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    login_granted(t, "bob", "ok-dave", DAVE_ID, SESSION_IDS[DAVE_ID])
+
+
+# --------------------------------------------------------------------------
+# account and setcred.
+
+@case
+def account_after_successful_auth(t):
+    r = t.login("alice", "ok-alice", phases=["auth", "account"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "account", "PAM_SUCCESS")
+
+
+@case
+def account_without_auth_is_ignore(t):
+    t.service(lines=ignore_probe_stack(t))
+    r = t.login("alice", phases=["account"])
+    t.expect(r, "account", IGNORE_SENTINEL)   # i.e. pam_heroku said PAM_IGNORE
+    t.expect_requests(r, 0)
+
+
+@case
+def account_after_failed_auth_is_not_success(t):
+    # interface.md: PAM_IGNORE where this module did not authenticate the
+    # handle; a refused auth did not authenticate it.  PAM_PERM_DENIED is
+    # accepted too (fails closed); PAM_SUCCESS is not.
+    t.service(lines=ignore_probe_stack(t, [t.module_line("auth", "required")]))
+    r = t.login("alice", "reject-401", phases=["auth", "account"])
+    t.expect_auth(r, "PAM_AUTH_ERR")
+    t.expect(r, "account", IGNORE_SENTINEL, "PAM_PERM_DENIED")
+
+
+@case
+def account_rechecks_allowlist(t):
+    only_bob = t.write_allowlist("allow-bob-only", [f"{BOB_ID} bob"])
+    t.service(lines=[
+        t.module_line("auth", "required"),
+        t.module_line("account", "required", f"allowlist={only_bob}"),
+    ])
+    r = t.login("alice", "ok-alice", phases=["auth", "account"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "account", "PAM_PERM_DENIED")
+
+
+@case
+def setcred_returns_success(t):
+    r = t.login("alice", "ok-alice", phases=["auth", "setcred"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "setcred", "PAM_SUCCESS")
+
+
+@case
+def setcred_without_auth_returns_success(t):
+    r = t.login("alice", phases=["setcred"])
+    t.expect(r, "setcred", "PAM_SUCCESS")
+    t.expect_requests(r, 0)
+
+
+# --------------------------------------------------------------------------
+# use_first_pass / try_first_pass.
+
+@case
+def use_first_pass_shares_one_prompt(t):
+    t.service(lines=[
+        t.module_line("auth", "[success=ok default=ignore]"),
+        t.module_line("auth", "required", "use_first_pass"),
+        t.module_line("account", "required"),
+    ])
+    r = t.login("alice", "ok-alice", phases=["auth", "account", "env"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
+    t.expect_requests(r, 2)
+    t.expect_body(r, "authorization_code", "ok-alice", index=0)
+    t.expect_body(r, "authorization_code", "ok-alice", index=1)
+    t.expect_summary(r, "alice", ALICE_ID, index=0)
+    t.expect_summary(r, "alice", ALICE_ID, index=1)
+
+
+@case
+def use_first_pass_with_stored_token(t):
+    t.service(lines=echo_then(t.module_line("auth", "required", "use_first_pass"),
+                              t.module_line("account", "required")))
+    r = t.login("alice", authtok="ok-alice")
+    expect_authtok_stored(t, r)
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.prompt_count == 0, f"{r.prompt_count} prompts, expected none")
+    t.expect_requests(r, 1)
+    t.expect_body(r, "authorization_code", "ok-alice")
+    t.expect_summary(r, "alice", ALICE_ID)
+
+
+@case
+def use_first_pass_without_token_fails_closed(t):
+    t.service(lines=[t.module_line("auth", "required", "use_first_pass")])
+    # An answer is there to take: a module that prompted would succeed.
+    r = t.login("alice", "ok-alice", phases=["auth", "env"])
+    t.check(r.auth is not None and r.auth != "PAM_SUCCESS",
+            f"auth: {r.auth}, expected a failure")
+    t.check(r.prompt_count == 0, f"{r.prompt_count} prompts, expected none")
+    t.expect_requests(r, 0)
+    t.expect_no_heroku_env(r)
+    word = r.summaries()[0][0]
+    t.check(word != "granted", "logged 'granted'")
+    t.expect_summary(r, "alice", "-", outcome=word, request_id="-")
+
+
+@case
+def try_first_pass_with_stored_token(t):
+    t.service(lines=echo_then(t.module_line("auth", "required", "try_first_pass")))
+    r = t.login("alice", authtok="ok-alice", phases=["auth", "env"])
+    expect_authtok_stored(t, r)
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.prompt_count == 0, f"{r.prompt_count} prompts, expected none")
+    t.expect_requests(r, 1)
+
+
+@case
+def try_first_pass_prompts_without_token(t):
+    t.service(lines=[t.module_line("auth", "required", "try_first_pass")])
+    r = t.login("alice", "ok-alice", phases=["auth", "env"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
+    t.expect_requests(r, 1)
+
+
+@case
+def conversation_failure_fails_closed(t):
+    # No answer to give: the driver's conversation returns PAM_CONV_ERR.
+    r = t.login("alice", phases=["auth", "env"])
+    t.check(r.auth is not None and r.auth != "PAM_SUCCESS",
+            f"auth: {r.auth}, expected a failure")
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
+    t.expect_requests(r, 0)
+    t.expect_no_heroku_env(r)
+    word = r.summaries()[0][0] if r.summaries() else None
+    t.check(word != "granted", "logged 'granted'")
+    if word:
+        t.expect_summary(r, "alice", "-", outcome=word, request_id="-")
+
+
+# --------------------------------------------------------------------------
+# Configuration.
+
+@case
+def prompt_setting_changes_prompt(t):
+    t.config(prompt="Code please:")
+    r = t.login("alice", "ok-alice")
+    t.expect_auth(r, "PAM_SUCCESS")
+    prompts = r.conv_text("echo_off", "echo_on")
+    t.check(len(prompts) == 1 and prompts[0].startswith("Code please:"),
+            f"prompt {prompts!r}, expected 'Code please:'")
+
+
+@case
+def client_id_shows_authorize_url(t):
+    t.config(client_id="test-client-id-4711",
+             authorize_url="https://id.example.test/oauth/authorize")
+    r = t.login("alice", "ok-alice")
+    t.expect_auth(r, "PAM_SUCCESS")
+    kinds = [k for k, _ in r.conv]
+    first_prompt = next((i for i, k in enumerate(kinds) if k.startswith("echo")), len(kinds))
+    before = " ".join(text for _, text in r.conv[:first_prompt + 1])
+    t.check("https://id.example.test/oauth/authorize" in before
+            and "test-client-id-4711" in before,
+            "no message with the authorize URL and client id before the prompt")
+
+
+@case
+def module_args_override_file_default_grant(t):
+    t.config(default_grant="refresh_token")
+    t.service(auth_args="default_grant=authorization_code")
+    r = t.login("alice", "ok-alice", phases=["auth"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect_body(r, "authorization_code", "ok-alice")
+
+
+@case
+def module_args_override_file_timeout(t):
+    t.config(timeout="1")
+    t.service(auth_args="timeout=10")
+    r = t.login("alice", "slow-2", phases=["auth"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.elapsed >= 2.0, "answered in under 2 s: the fake was not slow?")
+
+
+@case
+def module_args_override_file_api_url(t):
+    t.config(api_url=f"https://127.0.0.1:{t.suite.closed_port}")
+    t.service(auth_args=f"api_url={t.fake.url}")
+    r = t.login("alice", "ok-alice", phases=["auth"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect_requests(r, 1)
+
+
+@case
+def client_secret_on_module_line_is_service_err(t):
+    secret = "module-line-secret-8Jk2"
+    t.suite.add_secret(secret, "module-line client secret")
+    t.service(auth_args=f"client_secret={secret}")
+    misconfigured(t, request_id="-")
+
+
+@case
+def client_secret_in_config_file_is_sent(t):
+    secret = "file-secret-Q7w9ZpL"
+    t.config(client_secret=secret)
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice", secret=secret, exact_text=True)
+    r = login_granted(t, "alice", "refresh:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "refresh_token", "ok-alice", secret=secret, exact_text=True)
+
+
+@case
+def client_secret_file_is_sent(t):
+    secret = "secret-file-Xy3b8Rr"
+    t.suite.add_secret(secret, "client secret file's secret")
+    path = t.write("client-secret", f"{secret}\nsecond line is not the secret\n", 0o600)
+    t.config(client_secret_file=path)
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice", secret=secret, exact_text=True)
+    r = login_granted(t, "alice", "refresh:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "refresh_token", "ok-alice", secret=secret, exact_text=True)
+
+
+@case
+def client_secret_file_on_module_line_is_allowed(t):
+    # Only client_secret itself is refused on the module line.
+    secret = "module-line-file-secret-2Wq"
+    t.suite.add_secret(secret, "secret of the file named on the module line")
+    path = t.write("client-secret", f"{secret}\n", 0o600)
+    t.service(auth_args=f"client_secret_file={path}")
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "authorization_code", "ok-alice", secret=secret)
+
+
+@case
+def missing_client_secret_file_is_service_err(t):
+    t.config(client_secret_file=t.path("no-such-secret"))
+    misconfigured(t, request_id="-")
+
+
+@case
+def unknown_key_in_file_is_service_err(t):
+    t.config(no_such_key="1")
+    misconfigured(t, request_id="-")
+
+
+@case
+def unknown_key_on_module_line_is_service_err(t):
+    t.service(auth_args="no_such_key=1")
+    misconfigured(t, request_id="-")
+
+
+@case
+def http_api_url_is_service_err(t):
+    t.config(api_url=f"http://127.0.0.1:{t.fake.port}")
+    misconfigured(t, request_id="-")
+
+
+@case
+def http_api_url_on_module_line_is_service_err(t):
+    t.service(auth_args=f"api_url=http://127.0.0.1:{t.fake.port}")
+    misconfigured(t, request_id="-")
+
+
+@case
+def missing_allowlist_is_service_err(t):
+    t.config(allowlist=t.path("no-such-allowlist"))
+    misconfigured(t, request_id="-")
+
+
+@case
+def missing_config_file_is_service_err(t):
+    t.service(config=t.path("no-such.conf"))
+    misconfigured(t, request_id="-")
+
+
+@case
+def config_is_a_directory_is_service_err(t):
+    os.mkdir(t.path("conf-dir"), 0o700)
+    t.service(config=t.path("conf-dir"))
+    misconfigured(t, request_id="-")
+
+
+for _name, _keys in {
+    "timeout_zero": {"timeout": "0"},
+    "timeout_121": {"timeout": "121"},
+    "timeout_not_a_number": {"timeout": "ten"},
+    "default_grant_password": {"default_grant": "password"},
+    "export_access_token_maybe": {"export_access_token": "maybe"},
+}.items():
+    def _bad_value(t, keys=_keys):
+        t.config(**keys)
+        misconfigured(t, request_id="-")
+    generated(f"bad_value_{_name}_is_service_err", _bad_value)
+
+
+@case
+def timeout_bounds_are_accepted(t):
+    for value in ("1", "120"):
+        t.config(timeout=value)
+        r = t.login("alice", "ok-alice", phases=["auth"])
+        t.expect_auth(r, "PAM_SUCCESS")
+
+
+@case
+def missing_ca_file_is_service_err(t):
+    t.config(ca_file=t.path("no-such-ca.pem"))
+    misconfigured(t, request_id="-")
+
+
+@case
+def default_config_file_may_be_absent(t):
+    default = os.path.join(t.suite.default_confdir, "pam_heroku.conf")
+    if os.path.lexists(default):
+        t.skip(f"{default} exists on this machine")
+    t.service(config=False,
+              auth_args=f"api_url={t.fake.url} ca_file={t.suite.ca} "
+                        f"allowlist={t.allowlist}",
+              account_args=f"allowlist={t.allowlist}")
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+@case
+def debug_flag_changes_no_result(t):
+    # With a client secret and an exported token in play, so that the
+    # whole-run syslog scan sees that debug logs none of them either.
+    t.config(client_secret="debug-case-secret-R4v", export_access_token="yes")
+    t.service(auth_args="debug", account_args="debug")
+    r = t.login("alice", "ok-alice")
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "account", "PAM_SUCCESS")
+    t.expect_summary(r, "alice", ALICE_ID)
+    t.expect_body(r, "authorization_code", "ok-alice", secret="debug-case-secret-R4v")
+    t.expect_env(r, {"HEROKU_API_KEY": t.suite.fake_api.token_for("access", "ok-alice")})
+    login_fails(t, "alice", "reject-401", "PAM_AUTH_ERR", 1)
+    login_fails(t, "alice", "ok-alice-badsession", "PAM_AUTHINFO_UNAVAIL", 1,
+                heroku_id=None)
+
+
+# ---- safe files
+
+def _unsafe(t, what, mode=None, owner=None, secret=False):
+    """Make `what` (config / allowlist / secret_file) unsafe and expect a
+    configuration error with no request."""
+    if owner is not None:
+        need_root(t, f"chown to uid {owner}")
+    if what == "allowlist":
+        path = t.allowlist
+        t.config()
+    elif what == "secret_file":
+        t.suite.add_secret("unsafe-file-secret-5tG", "unsafe secret file's secret")
+        path = t.write("client-secret", "unsafe-file-secret-5tG\n", 0o600)
+        t.config(client_secret_file=path)
+    else:
+        if secret:
+            t.config(client_secret="unsafe-config-secret-9hN")
+        path = t.config_path
+    if mode is not None:
+        os.chmod(path, mode)
+    if owner is not None:
+        os.chown(path, owner, -1)
+    misconfigured(t, request_id="-")
+
+
+for _name, _kw in {
+    "config_world_writable": dict(what="config", mode=0o666),
+    "config_group_writable": dict(what="config", mode=0o620),
+    "config_owned_by_nobody": dict(what="config", owner=65534),
+    "config_with_secret_world_readable": dict(what="config", mode=0o644, secret=True),
+    "config_with_secret_group_readable": dict(what="config", mode=0o640, secret=True),
+    "allowlist_world_writable": dict(what="allowlist", mode=0o666),
+    "allowlist_group_writable": dict(what="allowlist", mode=0o664),
+    "allowlist_owned_by_nobody": dict(what="allowlist", owner=65534),
+    "secret_file_world_readable": dict(what="secret_file", mode=0o644),
+    "secret_file_group_readable": dict(what="secret_file", mode=0o640),
+    "secret_file_owned_by_nobody": dict(what="secret_file", owner=65534),
+}.items():
+    def _unsafe_case(t, kw=_kw):
+        _unsafe(t, **kw)
+    generated(f"unsafe_{_name}_is_service_err", _unsafe_case)
+
+
+@case
+def config_without_secret_may_be_world_readable(t):
+    os.chmod(t.config_path, 0o644)
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+# --------------------------------------------------------------------------
+# Network and TLS.
+
+@case
+def unreachable_api_is_unavailable(t):
+    t.config(api_url=f"https://127.0.0.1:{t.suite.closed_port}")
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+
+
+@case
+def unknown_ca_via_ca_file_is_unavailable(t):
+    t.config(ca_file=t.suite.other_ca)
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+
+
+@case
+def server_cert_from_other_ca_is_unavailable(t):
+    t.config(api_url=t.suite.other_ca_fake.url)
+    before = len(t.suite.other_ca_fake.records())
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+    t.check(len(t.suite.other_ca_fake.records()) == before,
+            "the other-CA fake received a request")
+
+
+@case
+def wrong_host_name_is_unavailable(t):
+    t.config(api_url=t.suite.wrong_host.url)
+    before = len(t.suite.wrong_host.records())
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+    t.check(len(t.suite.wrong_host.records()) == before,
+            "the wrong-host fake received a request")
+
+
+@case
+def expired_certificate_is_unavailable(t):
+    t.config(api_url=t.suite.expired.url)
+    before = len(t.suite.expired.records())
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+    t.check(len(t.suite.expired.records()) == before,
+            "the expired-certificate fake received a request")
+
+
+@case
+def system_store_does_not_trust_test_ca(t):
+    t.config(ca_file=None)
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+
+
+@case
+def localhost_name_verifies(t):
+    t.config(api_url=f"https://localhost:{t.fake.port}")
+    r = t.login("alice", "ok-alice")
+    # localhost may resolve to ::1 first, where the fake does not listen;
+    # libcurl then falls back to 127.0.0.1.
+    t.expect_auth(r, "PAM_SUCCESS")
+
+
+@case
+def pinned_pubkey_match_succeeds(t):
+    pin = spki_pin(t.suite.cert("server.pem"))
+    other = spki_pin(t.suite.cert("other-server.pem"))
+    t.config(pinned_pubkey=f"{other};{pin}")
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+@case
+def pinned_pubkey_mismatch_is_unavailable(t):
+    t.config(pinned_pubkey=spki_pin(t.suite.cert("other-server.pem")))
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+
+
+@case
+def dead_proxy_in_environment_changes_nothing(t):
+    dead = f"http://127.0.0.1:{t.suite.closed_port}"
+    # NO_PROXY / no_proxy stay unset (the driver's environment is built from
+    # scratch).  HTTP_PROXY is in PROXY_VARIABLES too, for good measure.
+    env = {name: dead for name in PROXY_VARIABLES if "no_proxy" not in name.lower()}
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID], env=env)
+
+
+@case
+def proxy_setting_closed_port_is_unavailable(t):
+    t.config(proxy=f"http://127.0.0.1:{t.suite.closed_port}")
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
+
+
+@case
+def proxy_setting_connect_proxy_is_used(t):
+    proxy = t.connect_proxy()
+    t.config(proxy=proxy.url)
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    want = f"CONNECT 127.0.0.1:{t.fake.port} HTTP/1."
+    t.check(any(line.startswith(want) for line in proxy.lines),
+            f"the proxy saw {proxy.lines}, expected '{want}x'")
+
+
+@case
+def environment_proxy_not_used_even_when_alive(t):
+    # A working proxy in the environment must not be used either.
+    proxy = t.connect_proxy()
+    env = {name: proxy.url for name in ("https_proxy", "HTTPS_PROXY", "all_proxy",
+                                        "ALL_PROXY")}
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID], env=env)
+    t.check(not proxy.lines, f"the environment's proxy was used: {proxy.lines}")
+
+
+@case
+def sslkeylogfile_in_environment_is_not_written(t):
+    keylog = t.path("keylog")
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID],
+                  env={"SSLKEYLOGFILE": keylog})
+    t.check(not os.path.lexists(keylog),
+            "SSLKEYLOGFILE was honoured: TLS secrets written to the file")
+
+
+@case
+def hostile_pam_user_is_sanitised_in_logs(t):
+    user = "ev\x1b[31mil\rx"
+    r = t.login(user, "ok-dave", phases=["auth", "env"])
+    t.check(r.auth in ("PAM_SUCCESS", "PAM_AUTH_ERR", "PAM_USER_UNKNOWN"),
+            f"auth: {r.auth}")
+    for _, text in r.syslog:
+        bad = control_chars(text)
+        t.check(not bad, f"a log line carries control characters {bad}")
+
+
+# --------------------------------------------------------------------------
+# Whole-run checks, over every case's syslog capture and conversation.
+
+def _all_runs(results):
+    for name, status, t in results:
+        if t is not None:
+            for run in t.runs:
+                yield name, run
+
+
+@final
+def syslog_holds_no_credential_secret_or_token(suite, results):
+    leaks = set()
+    for name, run in _all_runs(results):
+        for _, text in run.syslog:
+            for value, label in suite.secret_items():
+                if value in text:
+                    leaks.add(f"{label} (case {name})")
+    if leaks:
+        raise_failure(f"syslog holds: {', '.join(sorted(leaks)[:10])}")
+
+
+@final
+def conversation_holds_no_credential_secret_or_token(suite, results):
+    leaks = set()
+    for name, run in _all_runs(results):
+        for _, text in run.conv:
+            for value, label in suite.secret_items():
+                if value in text:
+                    leaks.add(f"{label} (case {name})")
+    if leaks:
+        raise_failure(f"conversation holds: {', '.join(sorted(leaks)[:10])}")
+
+
+@final
+def module_logs_through_authpriv_without_control_chars(suite, results):
+    problems = set()
+    for name, run in _all_runs(results):
+        for prio, text in run.syslog:
+            if "pam_heroku" not in text.split(":", 1)[0]:
+                continue
+            if prio >> 3 != 10:
+                problems.add(f"facility {prio >> 3} in case {name}")
+            if control_chars(text.rstrip("\n")):
+                problems.add(f"control characters in case {name}")
+    if problems:
+        raise_failure("; ".join(sorted(problems)[:10]))
+
+
+@final
+def every_auth_attempt_logged_exactly_once(suite, results):
+    expected = found = 0
+    for name, run in _all_runs(results):
+        expected += run.expected_summaries
+        found += len(run.summaries())
+    capture = 0
+    for name, status, t in results:
+        if t is not None:
+            capture += sum(1 for _, text in t.syslog_lines()
+                           if re.search(r"\bauth (granted|refused|unavailable|"
+                                        r"misconfigured): ", text))
+    if not (expected == found == capture):
+        raise_failure(f"{found} summary lines in the runs, {capture} in the captures, "
+                      f"{expected} expected")
+
+
+def raise_failure(why):
+    raise CaseFailure(why)
+
