@@ -73,7 +73,7 @@ static bool unique_member(const cJSON *object, const char *name, const cJSON **f
 	return true;
 }
 
-/* Lower-case copy of the validated user.id into response->user_id. */
+/* The validated user.id into response->user_id. */
 static enum ph_result read_user(const cJSON *root, struct token_response *response,
 				char reason[PH_REASON_MAX])
 {
@@ -92,9 +92,9 @@ static enum ph_result read_user(const cJSON *root, struct token_response *respon
 		snprintf(reason, PH_REASON_MAX, "malformed response: user.id is not a UUID");
 		return PH_UNAVAILABLE;
 	}
-	for (size_t i = 0; i < TOKEN_RESPONSE_UUID_LEN; i++)
-		response->user_id[i] = (char)tolower((unsigned char)id->valuestring[i]);
-	response->user_id[TOKEN_RESPONSE_UUID_LEN] = '\0';
+	/* Kept as the API sent it (HEROKU_USER_ID is user.id); every comparison
+	 * of ids is case-insensitive. */
+	memcpy(response->user_id, id->valuestring, TOKEN_RESPONSE_UUID_LEN + 1);
 	return PH_OK;
 }
 
@@ -109,7 +109,9 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 		snprintf(reason, PH_REASON_MAX, "malformed response: session or session.id appears twice");
 		return PH_UNAVAILABLE;
 	}
-	if (session == NULL || cJSON_IsNull(session) || id == NULL || cJSON_IsNull(id))
+	if (session == NULL || cJSON_IsNull(session))
+		return PH_OK;
+	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
 		return PH_OK;
 	if (!cJSON_IsObject(session) || !cJSON_IsString(id) || !is_session_id(id->valuestring)) {
 		snprintf(reason, PH_REASON_MAX,
@@ -149,6 +151,67 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 	return PH_OK;
 }
 
+/* Length of the UTF-8 sequence at p (RFC 3629: no overlong form, no
+ * surrogate, nothing above U+10FFFF), or 0 when it is not one. */
+static size_t utf8_sequence_len(const unsigned char *p, size_t avail)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (avail < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/*
+ * What cJSON lets through and a C string cannot carry: JSON text must be
+ * UTF-8 (RFC 8259 8.1), which cJSON does not check, and a \u0000 escape
+ * ends the C string cJSON hands back, so "<alice's id>\u0000<more>" would
+ * read as alice's id.  False when the body has either.
+ */
+static bool is_plain_json_text(const char *body, size_t body_len)
+{
+	const unsigned char *p = (const unsigned char *)body;
+
+	for (size_t i = 0; i < body_len;) {
+		size_t len;
+
+		if (p[i] == '\\') {
+			/* Outside a string a backslash is a syntax error anyway. */
+			if (body_len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0)
+				return false;
+			i += 2;         /* the escaped character is never a string end */
+			continue;
+		}
+		len = utf8_sequence_len(p + i, body_len - i);
+		if (len == 0)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 static cJSON *parse_object(const char *body, size_t body_len)
 {
 	const char *end = NULL;
@@ -173,9 +236,16 @@ static cJSON *parse_object(const char *body, size_t body_len)
 static enum ph_result parse_success(const char *body, size_t body_len, bool want_access_token,
 				    struct token_response *response, char reason[PH_REASON_MAX])
 {
-	cJSON *root = parse_object(body, body_len);
+	cJSON *root;
 	enum ph_result result;
 
+	/* (An error body is only mined for a message, which is sanitised.) */
+	if (body != NULL && !is_plain_json_text(body, body_len)) {
+		snprintf(reason, PH_REASON_MAX,
+			 "malformed response: the 201 body is not UTF-8 or holds a \\u0000 escape");
+		return PH_UNAVAILABLE;
+	}
+	root = parse_object(body, body_len);
 	if (root == NULL) {
 		snprintf(reason, PH_REASON_MAX, "malformed response: the 201 body is not a JSON object");
 		return PH_UNAVAILABLE;

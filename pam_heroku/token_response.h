@@ -23,7 +23,7 @@
 #define TOKEN_RESPONSE_SESSION_MAX 128
 
 struct token_response {
-	char user_id[TOKEN_RESPONSE_UUID_LEN + 1];       /* lower-cased */
+	char user_id[TOKEN_RESPONSE_UUID_LEN + 1];       /* as the API sent it */
 	char session_id[TOKEN_RESPONSE_SESSION_MAX + 1]; /* "" when the API gave none */
 	char *access_token;     /* secret: only when asked for; freed by token_response_clear */
 	char error_id[64];                               /* sanitised error "id", refusals only */

@@ -1,0 +1,529 @@
+/*
+ * test_allowlist.c - which Heroku user may log in as which local account.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "allowlist.h"
+
+#define ALICE_ID "01234567-89ab-cdef-0123-456789abcdef"
+#define BOB_ID "11111111-2222-4333-8444-555555555555"
+#define ANY_ID "22222222-3333-4444-8555-666666666666"
+#define STRANGER_ID "99999999-9999-4999-8999-999999999999"
+
+#define EXAMPLE \
+	"# Heroku user id                         local accounts\n" \
+	ALICE_ID "     alice\n" \
+	BOB_ID "     bob,carol\n" \
+	ANY_ID "     *\n"
+
+struct scan {
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	struct unit_log log;
+	struct allowlist_outcome outcome;
+	char reason[PH_REASON_MAX];
+	enum ph_result result;
+};
+
+/* Write text as the allowlist (0644) in a fresh directory. */
+static void scan_file(struct scan *s, const char *text, size_t len)
+{
+	unit_tmpdir(s->dir);
+	unit_write_file(s->path, s->dir, "pam_heroku.allow", text, len, 0644);
+}
+
+static enum ph_result scan_run(struct scan *s, const char *user_id, const char *pam_user)
+{
+	struct allowlist_query q = { user_id, pam_user };
+
+	unit_log_init(&s->log);
+	memset(&s->outcome, 0xff, sizeof s->outcome);
+	s->reason[0] = '\0';
+	s->result = allowlist_scan(s->path, &q, &s->log.sink, &s->outcome, s->reason);
+	return s->result;
+}
+
+/* Scan text once for (user_id, pam_user). */
+static enum ph_result scan_text(struct scan *s, const char *text, const char *user_id,
+				const char *pam_user)
+{
+	scan_file(s, text, strlen(text));
+	return scan_run(s, user_id, pam_user);
+}
+
+static void assert_grants(const char *text, const char *user_id, const char *pam_user,
+			  unsigned line, const char *what)
+{
+	struct scan s;
+	enum ph_result r = scan_text(&s, text, user_id, pam_user);
+
+	ck_assert_msg(r == PH_OK, "%s: %s as %s: %s (%s) log: %s", what, user_id, pam_user,
+		      ph_result_name(r), s.reason, unit_log_all(&s.log));
+	ck_assert_msg(s.outcome.matched_line == line, "%s: matched line %u, want %u", what,
+		      s.outcome.matched_line, line);
+	unit_rmtree(s.dir);
+}
+
+static void assert_denies(const char *text, const char *user_id, const char *pam_user,
+			  const char *what)
+{
+	struct scan s;
+	enum ph_result r = scan_text(&s, text, user_id, pam_user);
+
+	ck_assert_msg(r == PH_REFUSED, "%s: %s as %s: %s, want refused", what, user_id, pam_user,
+		      ph_result_name(r));
+	ck_assert_msg(s.outcome.matched_line == 0, "%s: matched line %u", what,
+		      s.outcome.matched_line);
+	unit_rmtree(s.dir);
+}
+
+/* A line that grants nothing and is reported with path:line. */
+static void assert_bad_line(const char *line_text, const char *pam_user, const char *what)
+{
+	struct scan s;
+	char text[4096];
+	char where[PATH_MAX + 16];
+	enum ph_result r;
+
+	/* line 2 is the bad one; line 3 grants alice to another id, so it applies */
+	snprintf(text, sizeof text, "# header\n%s\n" BOB_ID " alice\n", line_text);
+	scan_file(&s, text, strlen(text));
+
+	r = scan_run(&s, ALICE_ID, pam_user);
+	ck_assert_msg(r == PH_REFUSED, "%s: bad line granted %s (%s)", what, pam_user,
+		      ph_result_name(r));
+	snprintf(where, sizeof where, "%s:2", s.path);
+	ck_assert_msg(unit_log_has(&s.log, where), "%s: \"%s\" not logged; log: %s", what, where,
+		      unit_log_all(&s.log));
+	ck_assert_msg(unit_log_count(&s.log, LOG_WARNING) >= 1, "%s: not logged at LOG_WARNING",
+		      what);
+
+	/* the later valid line still applies */
+	r = scan_run(&s, BOB_ID, "alice");
+	ck_assert_msg(r == PH_OK, "%s: later line ignored (%s)", what, ph_result_name(r));
+	ck_assert_uint_eq(s.outcome.matched_line, 3);
+
+	/* validation counts it */
+	r = scan_run(&s, NULL, "alice");
+	ck_assert_msg(r == PH_OK, "%s: validate: %s", what, ph_result_name(r));
+	ck_assert_msg(s.outcome.bad_lines == 1, "%s: bad_lines %u, want 1", what,
+		      s.outcome.bad_lines);
+	unit_rmtree(s.dir);
+}
+
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_example_file)
+{
+	assert_grants(EXAMPLE, ALICE_ID, "alice", 2, "alice");
+	assert_grants(EXAMPLE, BOB_ID, "bob", 3, "bob");
+	assert_grants(EXAMPLE, BOB_ID, "carol", 3, "carol");
+	assert_grants(EXAMPLE, ANY_ID, "alice", 4, "star alice");
+	assert_grants(EXAMPLE, ANY_ID, "root", 4, "star root");
+	assert_grants(EXAMPLE, ANY_ID, "x", 4, "star x");
+}
+END_TEST
+
+START_TEST(test_example_denies)
+{
+	assert_denies(EXAMPLE, ALICE_ID, "bob", "alice as bob");
+	assert_denies(EXAMPLE, ALICE_ID, "root", "alice as root");
+	assert_denies(EXAMPLE, BOB_ID, "alice", "bob as alice");
+	assert_denies(EXAMPLE, STRANGER_ID, "alice", "stranger");
+	assert_denies(EXAMPLE, "01234567-89ab-cdef-0123-456789abcdee", "alice", "near id");
+}
+END_TEST
+
+START_TEST(test_case_insensitive_id)
+{
+	const char *upper_file = "01234567-89AB-CDEF-0123-456789ABCDEF alice\n";
+
+	assert_grants(upper_file, ALICE_ID, "alice", 1, "upper in file");
+	assert_grants(EXAMPLE, "01234567-89AB-CDEF-0123-456789ABCDEF", "alice", 2, "upper query");
+	assert_grants("01234567-89Ab-cDeF-0123-456789aBcDeF alice\n",
+		      "01234567-89aB-CdEf-0123-456789AbCdEf", "alice", 1, "mixed both");
+}
+END_TEST
+
+START_TEST(test_account_list_exact)
+{
+	const char *f = BOB_ID " bob,carol\n";
+
+	assert_grants(f, BOB_ID, "bob", 1, "bob");
+	assert_grants(f, BOB_ID, "carol", 1, "carol");
+	assert_denies(f, BOB_ID, "bo", "prefix bo");
+	assert_denies(f, BOB_ID, "ob", "suffix ob");
+	assert_denies(f, BOB_ID, "carolx", "carolx");
+	assert_denies(f, BOB_ID, "xcarol", "xcarol");
+	assert_denies(f, BOB_ID, "bob,carol", "whole list");
+	assert_denies(f, BOB_ID, "", "empty account");
+	assert_denies(f, BOB_ID, "Bob", "account case");
+	assert_denies(f, BOB_ID, "*", "literal star account");
+}
+END_TEST
+
+START_TEST(test_blanks_around_commas)
+{
+	assert_grants(BOB_ID " bob, carol\n", BOB_ID, "carol", 1, "blank after comma");
+	assert_grants(BOB_ID " bob, carol\n", BOB_ID, "bob", 1, "blank after comma, first");
+	assert_grants(BOB_ID " bob ,carol\n", BOB_ID, "bob", 1, "blank before comma");
+	assert_grants(BOB_ID " bob , carol\n", BOB_ID, "carol", 1, "blanks both sides");
+	assert_grants(BOB_ID "\tbob,\tcarol\n", BOB_ID, "carol", 1, "tabs");
+	assert_denies(BOB_ID " bob, carol\n", BOB_ID, " carol", "blank kept in name");
+}
+END_TEST
+
+START_TEST(test_star)
+{
+	assert_grants(ANY_ID " *\n", ANY_ID, "anyone", 1, "star");
+	assert_grants(ANY_ID " *  # everyone\n", ANY_ID, "root", 1, "star with comment");
+	assert_denies(ANY_ID " *\n", ALICE_ID, "anyone", "star is for its id only");
+	/* '*' is a wildcard only on its own: "*alice" or "al*" is no pattern */
+	assert_denies(ANY_ID " *alice\n", ANY_ID, "alice", "star glued to a name");
+	assert_denies(ANY_ID " *alice\n", ANY_ID, "bob", "star glued, other name");
+	assert_denies(ANY_ID " al*\n", ANY_ID, "alice", "trailing star");
+	assert_denies(ANY_ID " \"*\"\n", ANY_ID, "alice", "quoted star");
+}
+END_TEST
+
+START_TEST(test_endings)
+{
+	assert_grants(ALICE_ID " alice\r\n", ALICE_ID, "alice", 1, "CRLF");
+	assert_grants("# c\r\n" ALICE_ID " alice\r\n" BOB_ID " bob\r\n", BOB_ID, "bob", 3,
+		      "CRLF lines counted");
+	assert_grants(ALICE_ID " alice   \t\n", ALICE_ID, "alice", 1, "trailing blanks");
+	assert_grants(ALICE_ID " alice \t \r\n", ALICE_ID, "alice", 1, "blanks then CRLF");
+	assert_grants(ALICE_ID " alice # the admin\n", ALICE_ID, "alice", 1, "comment");
+	assert_grants(BOB_ID " bob,carol   # two\n", BOB_ID, "carol", 1, "comment after list");
+	assert_grants(ALICE_ID " alice # x\r\n", ALICE_ID, "alice", 1, "comment then CRLF");
+	assert_grants(ALICE_ID " alice", ALICE_ID, "alice", 1, "no final newline");
+	assert_grants("\n\n" ALICE_ID " alice", ALICE_ID, "alice", 3, "no final newline, line 3");
+	assert_grants(ALICE_ID "\talice\n", ALICE_ID, "alice", 1, "tab separator");
+	assert_grants(ALICE_ID "            alice\n", ALICE_ID, "alice", 1, "many blanks");
+}
+END_TEST
+
+START_TEST(test_comments_and_blanks_not_bad)
+{
+	struct scan s;
+	const char *text =
+		"# comment\n"
+		"\n"
+		"   \n"
+		"\t\n"
+		"   # indented comment\n"
+		"#" ALICE_ID " root\n"
+		"\r\n"
+		ALICE_ID " alice\n"
+		"# trailing comment";
+
+	ck_assert_int_eq(scan_text(&s, text, NULL, "alice"), PH_OK);
+	ck_assert_msg(s.outcome.bad_lines == 0, "bad_lines %u; log: %s", s.outcome.bad_lines,
+		      unit_log_all(&s.log));
+	ck_assert_uint_eq(unit_log_count(&s.log, LOG_WARNING), 0);
+
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_OK);
+	ck_assert_uint_eq(s.outcome.matched_line, 8);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "root"), PH_REFUSED);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+START_TEST(test_later_line_same_id)
+{
+	const char *f = ALICE_ID " alice\n" ALICE_ID " bob\n";
+
+	assert_grants(f, ALICE_ID, "alice", 1, "first line");
+	assert_grants(f, ALICE_ID, "bob", 2, "second line");
+}
+END_TEST
+
+START_TEST(test_empty_file_refused)
+{
+	assert_denies("", ALICE_ID, "alice", "empty file");
+	assert_denies("# only a comment\n\n", ALICE_ID, "alice", "comments only");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Malformed lines: each grants nothing, is logged with path:line, and the
+ * lines after it still apply.
+ */
+
+struct bad_case {
+	const char *name;
+	const char *line;
+	const char *pam_user;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "id alone", ALICE_ID, "alice" },
+	{ "id and blanks", ALICE_ID "   ", "alice" },
+	{ "id and comment", ALICE_ID " # alice", "alice" },
+	{ "garbage", "hello world", "world" },
+	{ "account then id", "alice " ALICE_ID, "alice" },
+	{ "id glued to account", ALICE_ID "alice", "alice" },
+	{ "id 35 chars", "01234567-89ab-cdef-0123-456789abcde alice", "alice" },
+	{ "id 37 chars", ALICE_ID "0 alice", "alice" },
+	{ "id non-hex", "01234567-89ab-cdef-0123-456789abcdeg alice", "alice" },
+	{ "id dashes moved", "0123456-789ab-cdef-0123-456789abcdef alice", "alice" },
+	{ "id braces", "{" ALICE_ID "} alice", "alice" },
+	{ "id no dashes", "0123456789abcdef0123456789abcdef alice", "alice" },
+	{ "alice,star", ALICE_ID " alice,*", "alice" },
+	{ "alice,star other", ALICE_ID " alice,*", "root" },
+	{ "star,alice", ALICE_ID " *,alice", "alice" },
+	{ "star star", ALICE_ID " *,*", "alice" },
+	{ "accounts separated by blank", ALICE_ID " alice bob", "alice" },
+	{ "accounts separated by blank, second", ALICE_ID " alice bob", "bob" },
+	{ "empty item", ALICE_ID " alice,,bob", "alice" },
+	{ "trailing comma", ALICE_ID " alice,", "alice" },
+	{ "leading comma", ALICE_ID " ,alice", "alice" },
+	{ "control char in account", ALICE_ID " ali\x01" "ce", "ali\x01" "ce" },
+	{ "escape in account", ALICE_ID " \x1b[31malice", "\x1b[31malice" },
+	{ "DEL in account", ALICE_ID " alice\x7f", "alice\x7f" },
+	{ "vertical tab in account", ALICE_ID " ali\x0b" "ce", "ali\x0b" "ce" },
+	{ "bare CR in line", ALICE_ID " ali\rce", "ali\rce" },
+};
+
+START_TEST(test_bad_line)
+{
+	const struct bad_case *c = &bad_cases[_i];
+
+	assert_bad_line(c->line, c->pam_user, c->name);
+}
+END_TEST
+
+START_TEST(test_account_length)
+{
+	char name[300];
+	char line[400];
+
+	memset(name, 'a', sizeof name);
+	name[256] = '\0';
+	snprintf(line, sizeof line, ALICE_ID " %s\n", name);
+	assert_grants(line, ALICE_ID, name, 1, "256-byte account");
+
+	name[256] = 'a';
+	name[257] = '\0';
+	snprintf(line, sizeof line, ALICE_ID " %s", name);
+	assert_bad_line(line, name, "257-byte account");
+
+	name[257] = 'a';
+	name[299] = '\0';
+	snprintf(line, sizeof line, ALICE_ID " bob,%s", name);
+	assert_bad_line(line, "bob", "long account second in list");
+}
+END_TEST
+
+START_TEST(test_nul_in_line)
+{
+	static const char text[] = "# h\n" ALICE_ID " ali\0ce\n" BOB_ID " bob\n";
+	struct scan s;
+	char where[PATH_MAX + 16];
+
+	scan_file(&s, text, sizeof text - 1);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "ali"), PH_REFUSED);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_REFUSED);
+	snprintf(where, sizeof where, "%s:2", s.path);
+	ck_assert_msg(unit_log_has(&s.log, where), "log: %s", unit_log_all(&s.log));
+	ck_assert_int_eq(scan_run(&s, BOB_ID, "bob"), PH_OK);
+	ck_assert_uint_eq(s.outcome.matched_line, 3);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+START_TEST(test_validate_counts_bad_lines)
+{
+	struct scan s;
+	const char *text =
+		"# header\n"
+		ALICE_ID "\n"                       /* 2: id alone */
+		"garbage\n"                         /* 3 */
+		BOB_ID " bob,carol\n"               /* 4: fine */
+		"alice " ALICE_ID "\n"              /* 5: account then id */
+		ANY_ID " alice,*\n"                 /* 6: star in list */
+		"\n"
+		ANY_ID " *\n";                      /* 8: fine */
+	char where[PATH_MAX + 16];
+
+	ck_assert_int_eq(scan_text(&s, text, NULL, "alice"), PH_OK);
+	ck_assert_msg(s.outcome.bad_lines == 4, "bad_lines %u, log: %s", s.outcome.bad_lines,
+		      unit_log_all(&s.log));
+	ck_assert_uint_eq(s.outcome.matched_line, 0);
+	ck_assert_uint_eq(unit_log_count(&s.log, LOG_WARNING), 4);
+	for (int line = 2; line <= 6; line++) {
+		snprintf(where, sizeof where, "%s:%d", s.path, line);
+		if (line == 4)
+			continue;
+		ck_assert_msg(unit_log_has(&s.log, where), "\"%s\" not logged; log: %s", where,
+			      unit_log_all(&s.log));
+	}
+	/* validating a clean file */
+	unit_rmtree(s.dir);
+	ck_assert_int_eq(scan_text(&s, EXAMPLE, NULL, "alice"), PH_OK);
+	ck_assert_uint_eq(s.outcome.bad_lines, 0);
+	ck_assert_uint_eq(unit_log_count(&s.log, LOG_WARNING), 0);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * The file itself.
+ */
+
+START_TEST(test_missing_file)
+{
+	struct scan s;
+
+	unit_tmpdir(s.dir);
+	unit_path(s.path, s.dir, "absent.allow");
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_MISCONFIGURED);
+	ck_assert(s.reason[0] != '\0');
+	ck_assert_int_eq(scan_run(&s, NULL, "alice"), PH_MISCONFIGURED);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+START_TEST(test_unsafe_file)
+{
+	static const mode_t modes[] = { 0666, 0664, 0646, 0620 };
+
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		struct scan s;
+
+		scan_file(&s, EXAMPLE, strlen(EXAMPLE));
+		ck_assert_int_eq(chmod(s.path, modes[i]), 0);
+		ck_assert_msg(scan_run(&s, ALICE_ID, "alice") == PH_MISCONFIGURED,
+			      "mode %04o: %s", (unsigned)modes[i], ph_result_name(s.result));
+		ck_assert(s.reason[0] != '\0');
+		unit_rmtree(s.dir);
+	}
+}
+END_TEST
+
+START_TEST(test_not_regular_file)
+{
+	struct scan s;
+
+	unit_tmpdir(s.dir);
+	snprintf(s.path, sizeof s.path, "%s", s.dir);
+	ck_assert_int_eq(chmod(s.dir, 0755), 0);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_MISCONFIGURED);
+	ck_assert(s.reason[0] != '\0');
+
+	unit_path(s.path, s.dir, "fifo");
+	ck_assert_int_eq(mkfifo(s.path, 0644), 0);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_MISCONFIGURED);
+	ck_assert(s.reason[0] != '\0');
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+START_TEST(test_private_file_ok)
+{
+	struct scan s;
+
+	scan_file(&s, EXAMPLE, strlen(EXAMPLE));
+	ck_assert_int_eq(chmod(s.path, 0600), 0);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_OK);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+START_TEST(test_other_owner)
+{
+	struct scan s;
+
+	if (!unit_have_root("test_other_owner"))
+		return;
+	scan_file(&s, EXAMPLE, strlen(EXAMPLE));
+	ck_assert_int_eq(chown(s.path, unit_other_uid(), (gid_t)-1), 0);
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_MISCONFIGURED);
+	ck_assert(s.reason[0] != '\0');
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * A large allowlist: one million lines, the match on the last.
+ */
+
+START_TEST(test_million_lines)
+{
+	enum { LINES = 1000000 };
+	struct scan s;
+	char path[PATH_MAX];
+	FILE *f;
+
+	unit_tmpdir(s.dir);
+	unit_path(path, s.dir, "big.allow");
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	for (unsigned i = 1; i < LINES; i++)
+		fprintf(f, "%08x-0000-4000-8000-%012x user%u\n", i, i, i);
+	fputs(ALICE_ID " alice\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	snprintf(s.path, sizeof s.path, "%s", path);
+
+	/* Correctness only: how fast this is, is measured by tests/bench/run. */
+	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_OK);
+	ck_assert_uint_eq(s.outcome.matched_line, LINES);
+
+	ck_assert_int_eq(scan_run(&s, STRANGER_ID, "alice"), PH_REFUSED);
+	ck_assert_int_eq(scan_run(&s, NULL, "alice"), PH_OK);
+	ck_assert_uint_eq(s.outcome.bad_lines, 0);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+Suite *allowlist_suite(void)
+{
+	Suite *s = suite_create("allowlist");
+	TCase *lines = tcase_create("lines");
+	TCase *bad = tcase_create("malformed");
+	TCase *file = tcase_create("file");
+	TCase *big = tcase_create("large");
+
+	tcase_add_test(lines, test_example_file);
+	tcase_add_test(lines, test_example_denies);
+	tcase_add_test(lines, test_case_insensitive_id);
+	tcase_add_test(lines, test_account_list_exact);
+	tcase_add_test(lines, test_blanks_around_commas);
+	tcase_add_test(lines, test_star);
+	tcase_add_test(lines, test_endings);
+	tcase_add_test(lines, test_comments_and_blanks_not_bad);
+	tcase_add_test(lines, test_later_line_same_id);
+	tcase_add_test(lines, test_empty_file_refused);
+	suite_add_tcase(s, lines);
+
+	tcase_add_loop_test(bad, test_bad_line, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	tcase_add_test(bad, test_account_length);
+	tcase_add_test(bad, test_nul_in_line);
+	tcase_add_test(bad, test_validate_counts_bad_lines);
+	suite_add_tcase(s, bad);
+
+	tcase_add_test(file, test_missing_file);
+	tcase_add_test(file, test_unsafe_file);
+	tcase_add_test(file, test_not_regular_file);
+	tcase_add_test(file, test_private_file_ok);
+	tcase_add_test(file, test_other_owner);
+	suite_add_tcase(s, file);
+
+	tcase_add_test(big, test_million_lines);
+	tcase_set_timeout(big, 60);
+	suite_add_tcase(s, big);
+	return s;
+}
