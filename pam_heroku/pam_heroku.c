@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <syslog.h>
 
 #define PAM_SM_AUTH
@@ -21,6 +20,7 @@
 #include <security/pam_modules.h>
 
 #include "allowlist.h"
+#include "authorize.h"
 #include "credential.h"
 #include "exchange.h"
 #include "result.h"
@@ -136,29 +136,25 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 /* "To get a grant code, open: URL" above the prompt, when client_id is set. */
 static char *prompt_text(const struct settings *settings)
 {
-	unsigned char random_bytes[16];
-	char state[2 * sizeof random_bytes + 1];
 	char *text = NULL;
 
-	if (settings->client_id == NULL)
-		return strdup(settings->prompt);
-	if (getrandom(random_bytes, sizeof random_bytes, 0) != (ssize_t)sizeof random_bytes)
-		return NULL;
-	for (size_t i = 0; i < sizeof random_bytes; i++)
-		sprintf(state + 2 * i, "%02x", random_bytes[i]);
-	if (asprintf(&text, "To get a grant code, open:\n  %s?client_id=%s&response_type=code"
-		     "&scope=identity&state=%s\n%s", settings->authorize_url, settings->client_id,
-		     state, settings->prompt) < 0)
-		return NULL;
-	return text;
+	return authorize_prompt_build(settings, &text) == PH_OK ? text : NULL;
 }
 
-/* The typed credential (or the one an earlier module stored). */
+/*
+ * The typed credential (or the one an earlier module stored).  *prompted
+ * says whether it was typed at this module's prompt rather than stored by an
+ * earlier module.
+ */
 static enum ph_result fetch_credential(struct attempt *attempt, const struct settings *settings,
-				       const char **typed, int *conv_again)
+				       const char **typed, bool *prompted, int *conv_again)
 {
+	const void *stored = NULL;
 	char *prompt = prompt_text(settings);
 	int rc;
+
+	*prompted = pam_get_item(attempt->pamh, PAM_AUTHTOK, &stored) != PAM_SUCCESS ||
+		    stored == NULL;
 
 	if (prompt == NULL) {
 		snprintf(attempt->reason, sizeof attempt->reason, "cannot build the prompt");
@@ -281,6 +277,20 @@ static enum ph_result exchange_credential(struct attempt *attempt, const struct 
 	return result;
 }
 
+/*
+ * The API could not be asked.  A fallback module after this one
+ * (authinfo_unavail=ignore) must ask for its own password rather than be
+ * handed the grant code; and a user must never have to type a local password
+ * at this prompt, where it would go to Heroku whenever the API is up.  So the
+ * token typed here is dropped (libpam overwrites it), and the user is told.
+ */
+static void forget_credential(struct attempt *attempt, int flags)
+{
+	pam_set_item(attempt->pamh, PAM_AUTHTOK, NULL);
+	if (!(flags & PAM_SILENT))
+		pam_error(attempt->pamh, "Heroku cannot be reached right now.");
+}
+
 static enum ph_result authenticate(struct attempt *attempt, struct settings *settings,
 				   int flags, int argc, const char **argv, int *conv_again)
 {
@@ -288,6 +298,7 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 	struct credential credential;
 	const char *typed = NULL;
 	const char *user = NULL;
+	bool prompted = false;
 	enum ph_result result;
 
 	memset(&response, 0, sizeof response);
@@ -296,7 +307,7 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 		result = settings_load(settings, argc, argv, &attempt->log, attempt->reason);
 	attempt->debug = settings->debug;
 	if (result == PH_OK)
-		result = fetch_credential(attempt, settings, &typed, conv_again);
+		result = fetch_credential(attempt, settings, &typed, &prompted, conv_again);
 	if (result == PH_OK)
 		result = credential_parse(typed, settings->default_grant, &credential,
 					  attempt->reason);
@@ -310,6 +321,8 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 	if (result == PH_OK)
 		result = publish_identity(attempt, settings, &response);
 	token_response_clear(&response);
+	if (result == PH_UNAVAILABLE && prompted)
+		forget_credential(attempt, flags);
 	return result;
 }
 

@@ -615,6 +615,44 @@ def try_first_pass_prompts_without_token(t):
 
 
 @case
+def unavailable_drops_the_typed_token_for_the_fallback(t):
+    # The fallback stack of the README: when the API cannot be asked, the
+    # token typed at this module's prompt is dropped, so the next module
+    # (here a second pam_heroku with try_first_pass, against a working API)
+    # prompts for its own answer instead of being handed the first one.
+    down = t.config(name="down.conf", api_url=f"https://127.0.0.1:{t.suite.closed_port}")
+    t.config()
+    t.service(lines=[
+        t.module_line("auth", "[success=done authinfo_unavail=ignore default=die]",
+                      config=down),
+        t.module_line("auth", "required", "try_first_pass"),
+    ])
+    r = t.login("alice", "ok-bob", "ok-alice", phases=["auth", "env"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.prompt_count == 2, f"{r.prompt_count} prompts, expected 2")
+    t.check(any("Heroku cannot be reached" in text for text in r.conv_text("error")),
+            "the user was not told that Heroku cannot be reached")
+    t.expect_requests(r, 1)
+    t.expect_body(r, "authorization_code", "ok-alice")
+    t.expect_env(r, {"HEROKU_USER_ID": ALICE_ID})
+    t.expect_summary(r, "alice", "-", outcome="unavailable", request_id="-", index=0)
+
+
+@case
+def refused_keeps_the_typed_token_for_the_stack(t):
+    # Only "unavailable" drops the token: after a refusal the next module
+    # with use_first_pass still gets what was typed (one prompt).
+    t.service(lines=[
+        t.module_line("auth", "[success=ok default=ignore]"),
+        t.module_line("auth", "required", "use_first_pass"),
+    ])
+    r = t.login("alice", "reject-401", phases=["auth"])
+    t.expect_auth(r, "PAM_AUTH_ERR")
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
+    t.expect_requests(r, 2)
+
+
+@case
 def conversation_failure_fails_closed(t):
     # No answer to give: the driver's conversation returns PAM_CONV_ERR.
     r = t.login("alice", phases=["auth", "env"])
