@@ -1,0 +1,772 @@
+/*
+ * pam_heroku_check.c - check pam_heroku's configuration, try a login, or
+ * print the authorize URL, with the module's own code.
+ *
+ *   pam_heroku_check [--quiet] [--config PATH] [key=value ...]
+ *   pam_heroku_check [--quiet] [--config PATH] --login USER [key=value ...]
+ *   pam_heroku_check [--quiet] [--config PATH] --authorize-url [key=value ...]
+ *
+ * Linked with libpamheroku_core, the same steps pam_heroku.so runs
+ * (settings_load, credential_parse, token_request_body, exchange_post,
+ * token_response_parse, allowlist_scan, authorize_*), in the same order, so
+ * what it reports is what the module would do.  Their log sink prints to
+ * stderr here instead of going to syslog.  Nothing here prints the
+ * credential, the client secret or a token.
+ *
+ * Exit status: 0 when the module would run (or the login would be granted,
+ * or the URL was printed), 1 otherwise, 2 on a usage error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <syslog.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "allowlist.h"
+#include "authorize.h"
+#include "credential.h"
+#include "exchange.h"
+#include "result.h"
+#include "safe_file.h"
+#include "sanitize.h"
+#include "secret.h"
+#include "settings.h"
+#include "token_request.h"
+#include "token_response.h"
+
+#define PROGRAM "pam_heroku_check"
+
+#define EXIT_GOOD 0
+#define EXIT_BAD 1
+#define EXIT_USAGE 2
+
+/* Room for "refresh:" + the longest credential + one byte that proves it too long. */
+#define TYPED_MAX (CREDENTIAL_MAX_LEN + 64)
+
+/* A CA bundle larger than this is not read for the PEM check. */
+#define CA_FILE_CHECK_MAX (16 * 1024 * 1024)
+
+/*
+ * The PAM return code pam_sm_authenticate gives for each verdict.  This
+ * mirrors result_to_pam() in pam_heroku.c (the results table of
+ * interface.md) without linking PAM into the tool; tests/check/run runs the
+ * module and this tool on the same inputs and fails if the two disagree.
+ */
+static const char *const auth_pam_code[] = {
+	[PH_OK] = "PAM_SUCCESS",
+	[PH_REFUSED] = "PAM_AUTH_ERR",
+	[PH_UNAVAILABLE] = "PAM_AUTHINFO_UNAVAIL",
+	[PH_MISCONFIGURED] = "PAM_SERVICE_ERR",
+};
+
+/* The outcome word of the module's log line ("auth granted: ..."). */
+static const char *const auth_outcome[] = {
+	[PH_OK] = "granted",
+	[PH_REFUSED] = "refused",
+	[PH_UNAVAILABLE] = "unavailable",
+	[PH_MISCONFIGURED] = "misconfigured",
+};
+
+static const char *pam_code_name(enum ph_result result)
+{
+	return (unsigned)result < sizeof auth_pam_code / sizeof auth_pam_code[0]
+	       ? auth_pam_code[result] : "PAM_AUTH_ERR";
+}
+
+static const char *outcome_name(enum ph_result result)
+{
+	return (unsigned)result < sizeof auth_outcome / sizeof auth_outcome[0]
+	       ? auth_outcome[result] : "refused";
+}
+
+/* ----------------------------------------------------------------------- */
+/* Reporting: the steps' log sink, counted.                                 */
+
+struct report {
+	bool quiet;
+	unsigned errors;
+	unsigned warnings;
+	struct ph_log log;
+};
+
+/* Anything from a file may hold a terminal escape: show safe text only. */
+static void print_safe(FILE *out, const char *label, const char *text)
+{
+	char safe[1024];
+
+	sanitize_text(safe, sizeof safe, text, strlen(text), sizeof safe - 1);
+	fprintf(out, "%s%s\n", label, safe);
+}
+
+static void emit_to_stderr(void *ctx, int priority, const char *message)
+{
+	struct report *report = ctx;
+
+	if (priority <= LOG_ERR)
+		report->errors++;
+	else if (priority == LOG_WARNING)
+		report->warnings++;
+	if (report->quiet)
+		return;
+	print_safe(stderr, priority <= LOG_ERR ? PROGRAM ": "
+		   : priority == LOG_WARNING ? PROGRAM ": warning: " : PROGRAM ": note: ", message);
+}
+
+static void report_init(struct report *report, bool quiet)
+{
+	memset(report, 0, sizeof *report);
+	report->quiet = quiet;
+	report->log.emit = emit_to_stderr;
+	report->log.ctx = report;
+}
+
+/* ----------------------------------------------------------------------- */
+/* The command line.                                                         */
+
+enum mode { MODE_CHECK, MODE_LOGIN, MODE_AUTHORIZE_URL };
+
+struct options {
+	enum mode mode;
+	bool quiet;
+	const char *login_user;
+	char *config_arg;           /* "config=PATH" from --config */
+	const char **module_argv;   /* the module-line arguments, as the module gets them */
+	int module_argc;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROGRAM " [--quiet] [--config PATH] [key=value ...]\n"
+		"       " PROGRAM " [--quiet] [--config PATH] --login USER [key=value ...]\n"
+		"       " PROGRAM " [--quiet] [--config PATH] --authorize-url [key=value ...]\n"
+		"\n"
+		"Loads pam_heroku's settings as the module would (the config file and the\n"
+		"same key=value arguments as on the module line) and reports every problem.\n"
+		"  --config PATH     the config file (default " SETTINGS_DEFAULT_CONFIG ")\n"
+		"  --login USER      also read a credential and log USER in against the API\n"
+		"  --authorize-url   print the URL a user opens to get a grant code\n"
+		"  --quiet           print nothing; the exit status tells\n"
+		"Exit status: 0 the module would run / login granted, 1 otherwise, 2 usage.\n"
+		"See pam_heroku_check(8).\n");
+}
+
+static void set_mode(struct options *options, enum mode mode, bool *conflict)
+{
+	if (options->mode != MODE_CHECK && options->mode != mode)
+		*conflict = true;
+	options->mode = mode;
+}
+
+/* 0 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, struct options *options)
+{
+	static const struct option long_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "login", required_argument, NULL, 'l' },
+		{ "authorize-url", no_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	bool conflict = false;
+	int opt;
+
+	memset(options, 0, sizeof *options);
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "c:l:aqhV", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if (config_path != NULL) {
+				fprintf(stderr, PROGRAM ": --config given twice\n");
+				return EXIT_USAGE;
+			}
+			config_path = optarg;
+			break;
+		case 'l':
+			set_mode(options, MODE_LOGIN, &conflict);
+			options->login_user = optarg;
+			break;
+		case 'a':
+			set_mode(options, MODE_AUTHORIZE_URL, &conflict);
+			break;
+		case 'q':
+			options->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case 'V':
+			printf(PROGRAM " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return -1;
+		default:
+			fprintf(stderr, "Try '" PROGRAM " --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (conflict) {
+		fprintf(stderr, PROGRAM ": --login and --authorize-url exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (options->mode == MODE_LOGIN && options->login_user[0] == '\0') {
+		fprintf(stderr, PROGRAM ": --login needs a user name\n");
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++)
+		if (argv[i][0] == '-') {
+			fprintf(stderr, PROGRAM ": unexpected argument \"%.64s\": module arguments "
+				"are key=value or a flag (debug, use_first_pass, try_first_pass)\n",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+
+	/* The module line: "config=PATH" first (when given), then the rest as typed. */
+	options->module_argv = calloc((size_t)(argc - optind) + 1, sizeof *options->module_argv);
+	if (options->module_argv == NULL) {
+		fprintf(stderr, PROGRAM ": out of memory\n");
+		return EXIT_BAD;
+	}
+	if (config_path != NULL) {
+		if (asprintf(&options->config_arg, "config=%s", config_path) < 0) {
+			options->config_arg = NULL;
+			fprintf(stderr, PROGRAM ": out of memory\n");
+			return EXIT_BAD;
+		}
+		options->module_argv[options->module_argc++] = options->config_arg;
+	}
+	for (int i = optind; i < argc; i++)
+		options->module_argv[options->module_argc++] = argv[i];
+	return 0;
+}
+
+static void options_free(struct options *options)
+{
+	free(options->config_arg);
+	free(options->module_argv);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Checks the module makes only when it uses a file: made here up front.    */
+
+/*
+ * libcurl refuses a CA file with no certificate in it (CURLE_SSL_CACERT_BADFILE),
+ * and the module then answers PAM_SERVICE_ERR at every login: say so now.
+ */
+static void check_ca_file_content(const char *path, struct report *report)
+{
+	char reason[PH_REASON_MAX];
+	size_t len = 0;
+	char *text = NULL;
+
+	if (safe_file_read(path, SAFE_FILE_PUBLIC, CA_FILE_CHECK_MAX, &text, &len, NULL,
+			   reason) != PH_OK) {
+		ph_logf(&report->log, LOG_ERR, "configuration error: %s", reason);
+		return;
+	}
+	/* "-----BEGIN CERTIFICATE-----" or OpenSSL's "... TRUSTED CERTIFICATE-----" */
+	if (memmem(text, len, "CERTIFICATE-----", 16) == NULL)
+		ph_logf(&report->log, LOG_ERR, "configuration error: ca_file %s holds no PEM "
+			"certificate; libcurl would refuse it at every login", path);
+	secret_free_len(text, len + 1);
+}
+
+static void note_not_root(const struct report *report)
+{
+	if (geteuid() == 0 || report->quiet)
+		return;
+	fprintf(stderr, PROGRAM ": note: running as uid %lu, not root: files owned by uid %lu "
+		"pass the owner check here but not in a module run by root (sshd, sudo), "
+		"and files only root can read fail here\n",
+		(unsigned long)geteuid(), (unsigned long)geteuid());
+}
+
+static unsigned count_pins(const char *pins)
+{
+	unsigned count = 1;
+
+	for (const char *c = pins; *c; c++)
+		count += *c == ';';
+	return count;
+}
+
+static void print_settings(const struct settings *settings, const struct options *options,
+			   const struct allowlist_outcome *allowlist)
+{
+	char flags[64];
+	char *prompt = NULL;
+
+	if (settings->config_path != NULL)
+		print_safe(stdout, "config file          ", settings->config_path);
+	else
+		printf("config file          none (%s is absent: module arguments and defaults only)\n",
+		       SETTINGS_DEFAULT_CONFIG);
+	if (options->module_argc > (options->config_arg ? 1 : 0))
+		printf("module arguments     %d\n",
+		       options->module_argc - (options->config_arg ? 1 : 0));
+	print_safe(stdout, "api_url              ", settings->api_url);
+	if (settings->client_secret_file != NULL)
+		print_safe(stdout, "client secret        set, from ", settings->client_secret_file);
+	else
+		printf("client secret        %s\n", settings->client_secret != NULL
+		       ? "set, in the config file" : "none (the request carries no client secret)");
+	print_safe(stdout, "allowlist            ", settings->allowlist);
+	printf("allowlist lines      %u malformed (they grant nothing)\n", allowlist->bad_lines);
+	printf("default_grant        %s\n", settings_grant_name(settings->default_grant));
+	printf("timeout              %ld s\n", settings->timeout);
+	if (settings->ca_file != NULL)
+		print_safe(stdout, "ca_file              ", settings->ca_file);
+	else
+		printf("ca_file              none (the system's trust store)\n");
+	/* A proxy URL may carry user:password: never shown. */
+	printf("proxy                %s\n", settings->proxy != NULL ? "set" : "none");
+	if (settings->pinned_pubkey != NULL)
+		printf("pinned_pubkey        %u hash(es)\n", count_pins(settings->pinned_pubkey));
+	else
+		printf("pinned_pubkey        none\n");
+	printf("export_access_token  %s\n", settings->export_access_token ? "yes" : "no");
+	if (settings->client_id != NULL) {
+		print_safe(stdout, "client_id            ", settings->client_id);
+		print_safe(stdout, "authorize_url        ", settings->authorize_url);
+	} else {
+		printf("client_id            none (the prompt shows no authorize URL)\n");
+	}
+	snprintf(flags, sizeof flags, "%s%s%s", settings->debug ? " debug" : "",
+		 settings->use_first_pass ? " use_first_pass" : "",
+		 settings->try_first_pass ? " try_first_pass" : "");
+	printf("flags                %s\n", flags[0] ? flags + 1 : "none");
+	if (authorize_prompt_build(settings, &prompt) == PH_OK) {
+		char *line = prompt;
+
+		printf("the prompt users see (a fresh state each time):\n");
+		while (line != NULL) {
+			char *newline = strchr(line, '\n');
+
+			if (newline != NULL)
+				*newline = '\0';
+			print_safe(stdout, "  | ", line);
+			line = newline ? newline + 1 : NULL;
+		}
+		free(prompt);
+	}
+}
+
+/*
+ * Load the settings and look at everything the module would look at.  With
+ * validate_allowlist, every allowlist line is judged too (--login leaves
+ * that to the real scan, which reports the same lines).
+ */
+static enum ph_result load_and_check(struct settings *settings, const struct options *options,
+				     bool validate_allowlist, struct report *report,
+				     struct allowlist_outcome *allowlist, char reason[PH_REASON_MAX])
+{
+	struct allowlist_query validate = { .user_id = NULL, .pam_user = NULL };
+	char scan_reason[PH_REASON_MAX] = "";
+	enum ph_result result;
+
+	memset(allowlist, 0, sizeof *allowlist);
+	result = settings_load(settings, options->module_argc, options->module_argv,
+			       &report->log, reason);
+	/* Every allowlist line, even when something else is wrong. */
+	if (validate_allowlist && settings->allowlist != NULL &&
+	    allowlist_scan(settings->allowlist, &validate, &report->log, allowlist,
+			   scan_reason) != PH_OK && result == PH_OK) {
+		/* settings_load found it fine a moment ago: report what changed. */
+		ph_logf(&report->log, LOG_ERR, "configuration error: %s", scan_reason);
+		snprintf(reason, PH_REASON_MAX, "%s", scan_reason);
+		result = PH_MISCONFIGURED;
+	}
+	if (result == PH_OK && settings->ca_file != NULL) {
+		unsigned before = report->errors;
+
+		check_ca_file_content(settings->ca_file, report);
+		if (report->errors != before) {
+			snprintf(reason, PH_REASON_MAX, "ca_file %s holds no usable certificate",
+				 settings->ca_file);
+			result = PH_MISCONFIGURED;
+		}
+	}
+	return result;
+}
+
+static int run_check(const struct options *options)
+{
+	struct allowlist_outcome allowlist;
+	char reason[PH_REASON_MAX];
+	struct settings settings;
+	struct report report;
+	enum ph_result result;
+
+	report_init(&report, options->quiet);
+	note_not_root(&report);
+	result = load_and_check(&settings, options, true, &report, &allowlist, reason);
+	if (!options->quiet) {
+		if (result == PH_OK)
+			print_settings(&settings, options, &allowlist);
+		printf(PROGRAM ": %u error%s, %u warning%s: %s\n",
+		       report.errors, report.errors == 1 ? "" : "s",
+		       report.warnings, report.warnings == 1 ? "" : "s",
+		       result == PH_OK ? "the module would run"
+		       : "the module would refuse every login (PAM_SERVICE_ERR)");
+	}
+	settings_free(&settings);
+	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
+}
+
+static int run_authorize_url(const struct options *options)
+{
+	struct allowlist_outcome allowlist;
+	char reason[PH_REASON_MAX];
+	struct settings settings;
+	struct report report;
+	enum ph_result result;
+	char *url = NULL;
+
+	report_init(&report, options->quiet);
+	result = load_and_check(&settings, options, true, &report, &allowlist, reason);
+	if (result != PH_OK) {
+		if (!options->quiet)
+			fprintf(stderr, PROGRAM ": the module would refuse every login "
+				"(PAM_SERVICE_ERR): fix the configuration first\n");
+	} else if (settings.client_id == NULL) {
+		if (!options->quiet)
+			fprintf(stderr, PROGRAM ": client_id is not set: there is no authorize URL "
+				"(set client_id to the OAuth client's id)\n");
+		result = PH_MISCONFIGURED;
+	} else {
+		result = authorize_url_build(&settings, &url);
+		if (result == PH_OK)
+			printf("%s\n", url);
+		else if (!options->quiet)
+			fprintf(stderr, PROGRAM ": cannot build the authorize URL (%s)\n",
+				ph_result_name(result));
+		free(url);
+	}
+	settings_free(&settings);
+	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Reading the credential.                                                  */
+
+static volatile sig_atomic_t caught_signal;
+
+static void catch_signal(int signo)
+{
+	caught_signal = signo;
+}
+
+struct echo_off {
+	bool active;
+	struct termios saved;
+	struct sigaction old_actions[5];
+};
+
+static const int tty_signals[5] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+
+static bool echo_off_start(struct echo_off *state, int fd)
+{
+	struct sigaction action;
+	struct termios quiet;
+
+	memset(state, 0, sizeof *state);
+	if (tcgetattr(fd, &state->saved) != 0)
+		return false;
+	/* No SA_RESTART: a signal ends the read, then the terminal is restored. */
+	memset(&action, 0, sizeof action);
+	action.sa_handler = catch_signal;
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < 5; i++)
+		sigaction(tty_signals[i], &action, &state->old_actions[i]);
+	quiet = state->saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+	quiet.c_lflag |= ICANON | ECHONL;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+		for (size_t i = 0; i < 5; i++)
+			sigaction(tty_signals[i], &state->old_actions[i], NULL);
+		return false;
+	}
+	state->active = true;
+	return true;
+}
+
+static void echo_off_end(struct echo_off *state, int fd)
+{
+	if (!state->active)
+		return;
+	tcsetattr(fd, TCSAFLUSH, &state->saved);
+	for (size_t i = 0; i < 5; i++)
+		sigaction(tty_signals[i], &state->old_actions[i], NULL);
+	state->active = false;
+}
+
+/*
+ * One line from fd into typed (NUL-terminated, without its newline).  What
+ * does not fit is read and dropped; the kept part is then already longer
+ * than any credential, so credential_parse refuses it as the module would.
+ * Read byte by byte with read(2): no stdio buffer keeps a copy.
+ * false when nothing at all could be read (end of input, error, signal).
+ */
+static bool read_line(int fd, char typed[TYPED_MAX + 1])
+{
+	size_t len = 0;
+	bool got_any = false;
+
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0 && errno == EINTR && caught_signal == 0)
+			continue;
+		if (n <= 0)
+			break;
+		got_any = true;
+		if (c == '\n')
+			break;
+		if (len < TYPED_MAX)
+			typed[len++] = c;
+	}
+	typed[len] = '\0';
+	return got_any && caught_signal == 0;
+}
+
+/* The credential from the terminal without echo, or from stdin when it is not one. */
+static enum ph_result read_credential(const struct settings *settings, char typed[TYPED_MAX + 1],
+				      char reason[PH_REASON_MAX])
+{
+	struct echo_off echo;
+	bool interactive = isatty(STDIN_FILENO);
+	bool ok;
+
+	typed[0] = '\0';
+	if (interactive) {
+		char *prompt = NULL;
+
+		if (authorize_prompt_build(settings, &prompt) != PH_OK) {
+			snprintf(reason, PH_REASON_MAX, "cannot build the prompt");
+			return PH_UNAVAILABLE;
+		}
+		fprintf(stderr, "%s", prompt);
+		fflush(stderr);
+		free(prompt);
+		if (!echo_off_start(&echo, STDIN_FILENO)) {
+			snprintf(reason, PH_REASON_MAX, "cannot turn off the terminal's echo");
+			return PH_REFUSED;
+		}
+	}
+	ok = read_line(STDIN_FILENO, typed);
+	if (interactive)
+		echo_off_end(&echo, STDIN_FILENO);
+	if (caught_signal != 0) {
+		int signo = caught_signal;
+
+		explicit_bzero(typed, TYPED_MAX + 1);
+		signal(signo, SIG_DFL);
+		raise(signo);
+		snprintf(reason, PH_REASON_MAX, "interrupted");
+		return PH_REFUSED;
+	}
+	if (!ok) {
+		/* As pam_get_authtok failing in the module: no credential, refused. */
+		snprintf(reason, PH_REASON_MAX, "no credential: nothing could be read");
+		return PH_REFUSED;
+	}
+	return PH_OK;
+}
+
+/* ----------------------------------------------------------------------- */
+/* --login: the module's walk, told step by step.                           */
+
+struct login {
+	char user[65];                  /* sanitised, as the module logs it */
+	const char *grant;              /* wire name, once known */
+	long status;                    /* HTTP status, 0 when none */
+	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
+	char ratelimit_remaining[32];
+	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
+	char session_id[TOKEN_RESPONSE_SESSION_MAX + 1];
+	char api_message[SANITIZE_MESSAGE_MAX + 1];
+	unsigned matched_line;
+	char reason[PH_REASON_MAX];
+};
+
+static const char *or_dash(const char *text)
+{
+	return text != NULL && text[0] != '\0' ? text : "-";
+}
+
+/* exchange -> token response, exactly as exchange_credential in pam_heroku.c */
+static enum ph_result login_exchange(const struct settings *settings,
+				     const struct credential *credential,
+				     struct token_response *response, struct login *login)
+{
+	struct exchange_reply reply;
+	enum ph_result result;
+	char *body = token_request_body(credential, settings->client_secret);
+
+	if (body == NULL) {
+		snprintf(login->reason, sizeof login->reason, "out of memory building the request");
+		return PH_UNAVAILABLE;
+	}
+	result = exchange_post(settings, body, &reply, login->reason);
+	secret_free(body);
+	login->status = reply.status;
+	snprintf(login->request_id, sizeof login->request_id, "%s", reply.request_id);
+	snprintf(login->ratelimit_remaining, sizeof login->ratelimit_remaining, "%s",
+		 reply.ratelimit_remaining);
+	if (result == PH_OK)
+		result = token_response_parse(reply.status, reply.body, reply.body_len,
+					      settings->export_access_token, response,
+					      login->reason);
+	exchange_reply_clear(&reply);
+	if (result == PH_REFUSED)
+		snprintf(login->api_message, sizeof login->api_message, "%s", response->message);
+	return result;
+}
+
+static enum ph_result login_walk(const struct options *options, struct settings *settings,
+				 struct report *report, struct login *login)
+{
+	struct allowlist_outcome allowlist;
+	struct token_response response;
+	struct credential credential;
+	char typed[TYPED_MAX + 1];
+	enum ph_result result;
+
+	memset(&response, 0, sizeof response);
+	result = load_and_check(settings, options, false, report, &allowlist, login->reason);
+	if (result == PH_OK)
+		result = read_credential(settings, typed, login->reason);
+	if (result == PH_OK)
+		result = credential_parse(typed, settings->default_grant, &credential,
+					  login->reason);
+	if (result == PH_OK) {
+		login->grant = settings_grant_name(credential.grant);
+		result = login_exchange(settings, &credential, &response, login);
+	}
+	explicit_bzero(typed, sizeof typed);
+	explicit_bzero(&credential, sizeof credential);
+	if (result == PH_OK) {
+		struct allowlist_query query = { .user_id = response.user_id,
+						 .pam_user = options->login_user };
+
+		snprintf(login->heroku_user_id, sizeof login->heroku_user_id, "%s",
+			 response.user_id);
+		snprintf(login->session_id, sizeof login->session_id, "%s", response.session_id);
+		result = allowlist_scan(settings->allowlist, &query, &report->log, &allowlist,
+					login->reason);
+		if (result == PH_OK) {
+			login->matched_line = allowlist.matched_line;
+			snprintf(login->reason, sizeof login->reason, "%s:%u allows it",
+				 settings->allowlist, allowlist.matched_line);
+		}
+	}
+	token_response_clear(&response);
+	explicit_bzero(&response, sizeof response);
+	return result;
+}
+
+static void print_login(const struct settings *settings, const struct login *login,
+			enum ph_result result)
+{
+	char line[PH_REASON_MAX + 32];
+
+	printf("user                 %s\n", login->user);
+	printf("outcome              %s\n", outcome_name(result));
+	printf("PAM result           %s\n", pam_code_name(result));
+	print_safe(stdout, "reason               ", login->reason);
+	printf("grant                %s\n", or_dash(login->grant));
+	if (login->status != 0)
+		printf("HTTP status          %ld\n", login->status);
+	else
+		printf("HTTP status          -\n");
+	printf("request id           %s\n", or_dash(login->request_id));
+	printf("ratelimit remaining  %s\n", or_dash(login->ratelimit_remaining));
+	printf("Heroku user id       %s\n", or_dash(login->heroku_user_id));
+	printf("session id           %s\n", or_dash(login->session_id));
+	if (login->matched_line != 0) {
+		snprintf(line, sizeof line, "%s:%u", settings->allowlist, login->matched_line);
+		print_safe(stdout, "allowlist line       ", line);
+	} else {
+		printf("allowlist line       -\n");
+	}
+	if (login->api_message[0] != '\0')
+		print_safe(stdout, "Heroku says          ", login->api_message);
+	if (result == PH_OK)
+		printf("environment          HEROKU_USER_ID%s%s\n",
+		       login->session_id[0] ? " HEROKU_SESSION_ID" : "",
+		       settings->export_access_token ? " HEROKU_API_KEY" : "");
+}
+
+static int run_login(const struct options *options)
+{
+	struct settings settings;
+	struct report report;
+	struct login login;
+	enum ph_result result;
+	const char *user = options->login_user;
+
+	memset(&login, 0, sizeof login);
+	sanitize_text(login.user, sizeof login.user, user, strlen(user), sizeof login.user - 1);
+	for (char *c = login.user; *c; c++)
+		if (*c == ' ')
+			*c = '?';
+	report_init(&report, options->quiet);
+	result = login_walk(options, &settings, &report, &login);
+	if (!options->quiet)
+		print_login(&settings, &login, result);
+	settings_free(&settings);
+	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
+}
+
+/* ----------------------------------------------------------------------- */
+
+/* A credential, a secret and tokens pass through this process: no core file. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int main(int argc, char **argv)
+{
+	struct options options;
+	int status;
+
+	no_core_dumps();
+	/* Reports on stdout and problems on stderr stay in order when both go to one file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	status = parse_options(argc, argv, &options);
+	if (status != 0) {
+		options_free(&options);
+		return status < 0 ? EXIT_GOOD : status;
+	}
+	switch (options.mode) {
+	case MODE_LOGIN:
+		status = run_login(&options);
+		break;
+	case MODE_AUTHORIZE_URL:
+		status = run_authorize_url(&options);
+		break;
+	case MODE_CHECK:
+	default:
+		status = run_check(&options);
+		break;
+	}
+	options_free(&options);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return EXIT_BAD;
+	return status;
+}
