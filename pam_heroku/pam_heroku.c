@@ -19,15 +19,13 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "allowlist.h"
 #include "authorize.h"
-#include "credential.h"
 #include "exchange.h"
+#include "login.h"
 #include "result.h"
 #include "sanitize.h"
 #include "secret.h"
 #include "settings.h"
-#include "token_request.h"
 #include "token_response.h"
 
 /* pam_set_data key: the Heroku user id this module authenticated. */
@@ -61,7 +59,6 @@ static void emit_to_syslog(void *ctx, int priority, const char *message)
 struct attempt {
 	pam_handle_t *pamh;
 	struct ph_log log;
-	bool debug;
 	char user[65];                  /* sanitised PAM user, "-" when unknown */
 	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
 	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
@@ -77,18 +74,6 @@ static void attempt_init(struct attempt *attempt, pam_handle_t *pamh)
 	strcpy(attempt->user, "-");
 }
 
-/* The user name as typed may hold anything: make it one safe word. */
-static void attempt_set_user(struct attempt *attempt, const char *user)
-{
-	sanitize_text(attempt->user, sizeof attempt->user, user, strlen(user),
-		      sizeof attempt->user - 1);
-	for (char *c = attempt->user; *c; c++)
-		if (*c == ' ')
-			*c = '?';
-	if (attempt->user[0] == '\0')
-		strcpy(attempt->user, "-");
-}
-
 static const char *or_dash(const char *text)
 {
 	return text[0] ? text : "-";
@@ -96,12 +81,7 @@ static const char *or_dash(const char *text)
 
 static const char *outcome_word(enum phase phase, enum ph_result result)
 {
-	if (result == PH_OK)
-		return "granted";
-	if (phase == PHASE_ACCOUNT)
-		return "denied";
-	return result == PH_REFUSED ? "refused"
-	     : result == PH_UNAVAILABLE ? "unavailable" : "misconfigured";
+	return phase == PHASE_ACCOUNT && result != PH_OK ? "denied" : ph_result_outcome(result);
 }
 
 static int attempt_finish(struct attempt *attempt, enum phase phase, enum ph_result result)
@@ -129,7 +109,7 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 			 pam_strerror(attempt->pamh, rc));
 		return PH_REFUSED;
 	}
-	attempt_set_user(attempt, *user);
+	sanitize_word(attempt->user, sizeof attempt->user, *user);
 	return PH_OK;
 }
 
@@ -221,62 +201,6 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 /* ----------------------------------------------------------------------- */
 /* The walk.                                                                */
 
-static enum ph_result check_allowlist(struct attempt *attempt, const struct settings *settings,
-				      const char *user_id, const char *user)
-{
-	struct allowlist_query query = { .user_id = user_id, .pam_user = user };
-	struct allowlist_outcome outcome;
-	enum ph_result result;
-
-	result = allowlist_scan(settings->allowlist, &query, &attempt->log, &outcome,
-				attempt->reason);
-	if (result == PH_OK)
-		snprintf(attempt->reason, sizeof attempt->reason, "%s:%u allows it",
-			 settings->allowlist, outcome.matched_line);
-	return result;
-}
-
-static void debug_exchange(struct attempt *attempt, const struct settings *settings,
-			   const struct credential *credential, const struct exchange_reply *reply)
-{
-	if (!settings->debug)
-		return;
-	pam_syslog(attempt->pamh, LOG_DEBUG,
-		   "debug: POST %s/oauth/tokens grant=%s client_secret=%s proxy=%s: status %ld "
-		   "request_id=%s ratelimit_remaining=%s body_bytes=%zu",
-		   settings->api_url, settings_grant_name(credential->grant),
-		   settings->client_secret ? "set" : "none", settings->proxy ? "set" : "none",
-		   reply->status, or_dash(reply->request_id), or_dash(reply->ratelimit_remaining),
-		   reply->body_len);
-}
-
-/* Exchange the credential and judge the answer; fills *response on PH_OK. */
-static enum ph_result exchange_credential(struct attempt *attempt, const struct settings *settings,
-					  const struct credential *credential,
-					  struct token_response *response, int flags)
-{
-	struct exchange_reply reply;
-	enum ph_result result;
-	char *body = token_request_body(credential, settings->client_secret);
-
-	if (body == NULL) {
-		snprintf(attempt->reason, sizeof attempt->reason, "out of memory building the request");
-		return PH_UNAVAILABLE;
-	}
-	result = exchange_post(settings, body, &reply, attempt->reason);
-	secret_free(body);
-	snprintf(attempt->request_id, sizeof attempt->request_id, "%s", reply.request_id);
-	debug_exchange(attempt, settings, credential, &reply);
-	if (result == PH_OK)
-		result = token_response_parse(reply.status, reply.body, reply.body_len,
-					      settings->export_access_token, response,
-					      attempt->reason);
-	exchange_reply_clear(&reply);
-	if (result == PH_REFUSED && response->message[0] != '\0' && !(flags & PAM_SILENT))
-		pam_error(attempt->pamh, "Heroku: %s", response->message);
-	return result;
-}
-
 /*
  * The API could not be asked.  A fallback module after this one
  * (authinfo_unavail=ignore) must ask for its own password rather than be
@@ -291,36 +215,40 @@ static void forget_credential(struct attempt *attempt, int flags)
 		pam_error(attempt->pamh, "Heroku cannot be reached right now.");
 }
 
+/* Show the API's refusal to the user: it has already been made safe text. */
+static void tell_refusal(struct attempt *attempt, const struct login_outcome *outcome, int flags)
+{
+	if (outcome->response.message[0] != '\0' && !(flags & PAM_SILENT))
+		pam_error(attempt->pamh, "Heroku: %s", outcome->response.message);
+}
+
 static enum ph_result authenticate(struct attempt *attempt, struct settings *settings,
 				   int flags, int argc, const char **argv, int *conv_again)
 {
-	struct token_response response;
-	struct credential credential;
+	struct login_outcome outcome;
 	const char *typed = NULL;
 	const char *user = NULL;
 	bool prompted = false;
 	enum ph_result result;
 
-	memset(&response, 0, sizeof response);
+	memset(&outcome, 0, sizeof outcome);
 	result = fetch_user(attempt, &user);
 	if (result == PH_OK)
 		result = settings_load(settings, argc, argv, &attempt->log, attempt->reason);
-	attempt->debug = settings->debug;
 	if (result == PH_OK)
 		result = fetch_credential(attempt, settings, &typed, &prompted, conv_again);
-	if (result == PH_OK)
-		result = credential_parse(typed, settings->default_grant, &credential,
-					  attempt->reason);
-	if (result == PH_OK)
-		result = exchange_credential(attempt, settings, &credential, &response, flags);
 	if (result == PH_OK) {
+		result = login_decide(settings, typed, user, &attempt->log, &outcome);
+		snprintf(attempt->reason, sizeof attempt->reason, "%s", outcome.reason);
 		snprintf(attempt->heroku_user_id, sizeof attempt->heroku_user_id, "%s",
-			 response.user_id);
-		result = check_allowlist(attempt, settings, response.user_id, user);
+			 outcome.response.user_id);
+		snprintf(attempt->request_id, sizeof attempt->request_id, "%s", outcome.request_id);
 	}
+	if (result == PH_REFUSED)
+		tell_refusal(attempt, &outcome, flags);
 	if (result == PH_OK)
-		result = publish_identity(attempt, settings, &response);
-	token_response_clear(&response);
+		result = publish_identity(attempt, settings, &outcome.response);
+	login_outcome_clear(&outcome);
 	if (result == PH_UNAVAILABLE && prompted)
 		forget_credential(attempt, flags);
 	return result;
@@ -361,6 +289,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct attempt attempt;
 	const void *user_id = NULL;
 	const char *user = NULL;
+	unsigned matched_line;
 	enum ph_result result;
 
 	(void)flags;
@@ -374,7 +303,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (result == PH_OK)
 		result = settings_load(&settings, argc, argv, &attempt.log, attempt.reason);
 	if (result == PH_OK)
-		result = check_allowlist(&attempt, &settings, user_id, user);
+		result = login_check_allowlist(&settings, user_id, user, &attempt.log,
+					       &matched_line, attempt.reason);
 	settings_free(&settings);
 	return attempt_finish(&attempt, PHASE_ACCOUNT, result);
 }

@@ -6,10 +6,10 @@
  *   pam_heroku_check [--quiet] [--config PATH] --login USER [key=value ...]
  *   pam_heroku_check [--quiet] [--config PATH] --authorize-url [key=value ...]
  *
- * Linked with libpamheroku_core, the same steps pam_heroku.so runs
- * (settings_load, credential_parse, token_request_body, exchange_post,
- * token_response_parse, allowlist_scan, authorize_*), in the same order, so
- * what it reports is what the module would do.  Their log sink prints to
+ * Linked with libpamheroku_core, the same steps pam_heroku.so runs:
+ * settings_load, then login_decide (credential, request, exchange, answer,
+ * allowlist) for --login, and authorize_* for the URL, so what it reports is
+ * what the module would do.  Their log sink prints to
  * stderr here instead of going to syslog.  Nothing here prints the
  * credential, the client secret or a token.
  *
@@ -35,12 +35,12 @@
 #include "authorize.h"
 #include "credential.h"
 #include "exchange.h"
+#include "login.h"
 #include "result.h"
 #include "safe_file.h"
 #include "sanitize.h"
 #include "secret.h"
 #include "settings.h"
-#include "token_request.h"
 #include "token_response.h"
 
 #define PROGRAM "pam_heroku_check"
@@ -68,24 +68,10 @@ static const char *const auth_pam_code[] = {
 	[PH_MISCONFIGURED] = "PAM_SERVICE_ERR",
 };
 
-/* The outcome word of the module's log line ("auth granted: ..."). */
-static const char *const auth_outcome[] = {
-	[PH_OK] = "granted",
-	[PH_REFUSED] = "refused",
-	[PH_UNAVAILABLE] = "unavailable",
-	[PH_MISCONFIGURED] = "misconfigured",
-};
-
 static const char *pam_code_name(enum ph_result result)
 {
 	return (unsigned)result < sizeof auth_pam_code / sizeof auth_pam_code[0]
 	       ? auth_pam_code[result] : "PAM_AUTH_ERR";
-}
-
-static const char *outcome_name(enum ph_result result)
-{
-	return (unsigned)result < sizeof auth_outcome / sizeof auth_outcome[0]
-	       ? auth_outcome[result] : "refused";
 }
 
 /* ----------------------------------------------------------------------- */
@@ -587,144 +573,77 @@ static enum ph_result read_credential(const struct settings *settings, char type
 /* ----------------------------------------------------------------------- */
 /* --login: the module's walk, told step by step.                           */
 
-struct login {
-	char user[65];                  /* sanitised, as the module logs it */
-	const char *grant;              /* wire name, once known */
-	long status;                    /* HTTP status, 0 when none */
-	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
-	char ratelimit_remaining[32];
-	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
-	char session_id[TOKEN_RESPONSE_SESSION_MAX + 1];
-	char api_message[SANITIZE_MESSAGE_MAX + 1];
-	unsigned matched_line;
-	char reason[PH_REASON_MAX];
-};
-
 static const char *or_dash(const char *text)
 {
-	return text != NULL && text[0] != '\0' ? text : "-";
+	return text[0] != '\0' ? text : "-";
 }
 
-/* exchange -> token response, exactly as exchange_credential in pam_heroku.c */
-static enum ph_result login_exchange(const struct settings *settings,
-				     const struct credential *credential,
-				     struct token_response *response, struct login *login)
-{
-	struct exchange_reply reply;
-	enum ph_result result;
-	char *body = token_request_body(credential, settings->client_secret);
-
-	if (body == NULL) {
-		snprintf(login->reason, sizeof login->reason, "out of memory building the request");
-		return PH_UNAVAILABLE;
-	}
-	result = exchange_post(settings, body, &reply, login->reason);
-	secret_free(body);
-	login->status = reply.status;
-	snprintf(login->request_id, sizeof login->request_id, "%s", reply.request_id);
-	snprintf(login->ratelimit_remaining, sizeof login->ratelimit_remaining, "%s",
-		 reply.ratelimit_remaining);
-	if (result == PH_OK)
-		result = token_response_parse(reply.status, reply.body, reply.body_len,
-					      settings->export_access_token, response,
-					      login->reason);
-	exchange_reply_clear(&reply);
-	if (result == PH_REFUSED)
-		snprintf(login->api_message, sizeof login->api_message, "%s", response->message);
-	return result;
-}
-
+/* The module's walk (login_decide), with the credential read here. */
 static enum ph_result login_walk(const struct options *options, struct settings *settings,
-				 struct report *report, struct login *login)
+				 struct report *report, struct login_outcome *outcome)
 {
 	struct allowlist_outcome allowlist;
-	struct token_response response;
-	struct credential credential;
 	char typed[TYPED_MAX + 1];
 	enum ph_result result;
 
-	memset(&response, 0, sizeof response);
-	result = load_and_check(settings, options, false, report, &allowlist, login->reason);
+	memset(outcome, 0, sizeof *outcome);
+	result = load_and_check(settings, options, false, report, &allowlist, outcome->reason);
 	if (result == PH_OK)
-		result = read_credential(settings, typed, login->reason);
+		result = read_credential(settings, typed, outcome->reason);
 	if (result == PH_OK)
-		result = credential_parse(typed, settings->default_grant, &credential,
-					  login->reason);
-	if (result == PH_OK) {
-		login->grant = settings_grant_name(credential.grant);
-		result = login_exchange(settings, &credential, &response, login);
-	}
+		result = login_decide(settings, typed, options->login_user, &report->log, outcome);
 	explicit_bzero(typed, sizeof typed);
-	explicit_bzero(&credential, sizeof credential);
-	if (result == PH_OK) {
-		struct allowlist_query query = { .user_id = response.user_id,
-						 .pam_user = options->login_user };
-
-		snprintf(login->heroku_user_id, sizeof login->heroku_user_id, "%s",
-			 response.user_id);
-		snprintf(login->session_id, sizeof login->session_id, "%s", response.session_id);
-		result = allowlist_scan(settings->allowlist, &query, &report->log, &allowlist,
-					login->reason);
-		if (result == PH_OK) {
-			login->matched_line = allowlist.matched_line;
-			snprintf(login->reason, sizeof login->reason, "%s:%u allows it",
-				 settings->allowlist, allowlist.matched_line);
-		}
-	}
-	token_response_clear(&response);
-	explicit_bzero(&response, sizeof response);
 	return result;
 }
 
-static void print_login(const struct settings *settings, const struct login *login,
-			enum ph_result result)
+static void print_login(const struct settings *settings, const char *user,
+			const struct login_outcome *outcome, enum ph_result result)
 {
+	const struct token_response *response = &outcome->response;
 	char line[PH_REASON_MAX + 32];
 
-	printf("user                 %s\n", login->user);
-	printf("outcome              %s\n", outcome_name(result));
+	printf("user                 %s\n", user);
+	printf("outcome              %s\n", ph_result_outcome(result));
 	printf("PAM result           %s\n", pam_code_name(result));
-	print_safe(stdout, "reason               ", login->reason);
-	printf("grant                %s\n", or_dash(login->grant));
-	if (login->status != 0)
-		printf("HTTP status          %ld\n", login->status);
+	print_safe(stdout, "reason               ", outcome->reason);
+	printf("grant                %s\n",
+	       outcome->grant_known ? settings_grant_name(outcome->grant) : "-");
+	if (outcome->status != 0)
+		printf("HTTP status          %ld\n", outcome->status);
 	else
 		printf("HTTP status          -\n");
-	printf("request id           %s\n", or_dash(login->request_id));
-	printf("ratelimit remaining  %s\n", or_dash(login->ratelimit_remaining));
-	printf("Heroku user id       %s\n", or_dash(login->heroku_user_id));
-	printf("session id           %s\n", or_dash(login->session_id));
-	if (login->matched_line != 0) {
-		snprintf(line, sizeof line, "%s:%u", settings->allowlist, login->matched_line);
+	printf("request id           %s\n", or_dash(outcome->request_id));
+	printf("ratelimit remaining  %s\n", or_dash(outcome->ratelimit_remaining));
+	printf("Heroku user id       %s\n", or_dash(response->user_id));
+	printf("session id           %s\n", or_dash(response->session_id));
+	if (outcome->matched_line != 0) {
+		snprintf(line, sizeof line, "%s:%u", settings->allowlist, outcome->matched_line);
 		print_safe(stdout, "allowlist line       ", line);
 	} else {
 		printf("allowlist line       -\n");
 	}
-	if (login->api_message[0] != '\0')
-		print_safe(stdout, "Heroku says          ", login->api_message);
+	if (result == PH_REFUSED && response->message[0] != '\0')
+		print_safe(stdout, "Heroku says          ", response->message);
 	if (result == PH_OK)
 		printf("environment          HEROKU_USER_ID%s%s\n",
-		       login->session_id[0] ? " HEROKU_SESSION_ID" : "",
+		       response->session_id[0] ? " HEROKU_SESSION_ID" : "",
 		       settings->export_access_token ? " HEROKU_API_KEY" : "");
 }
 
 static int run_login(const struct options *options)
 {
+	struct login_outcome outcome;
 	struct settings settings;
 	struct report report;
-	struct login login;
 	enum ph_result result;
-	const char *user = options->login_user;
+	char user[65];
 
-	memset(&login, 0, sizeof login);
-	sanitize_text(login.user, sizeof login.user, user, strlen(user), sizeof login.user - 1);
-	for (char *c = login.user; *c; c++)
-		if (*c == ' ')
-			*c = '?';
+	sanitize_word(user, sizeof user, options->login_user);
 	report_init(&report, options->quiet);
-	result = login_walk(options, &settings, &report, &login);
+	result = login_walk(options, &settings, &report, &outcome);
 	if (!options->quiet)
-		print_login(&settings, &login, result);
+		print_login(&settings, user, &outcome, result);
+	login_outcome_clear(&outcome);
 	settings_free(&settings);
 	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
 }

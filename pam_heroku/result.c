@@ -17,6 +17,11 @@ const char *ph_result_name(enum ph_result result)
 	return "unknown";
 }
 
+const char *ph_result_outcome(enum ph_result result)
+{
+	return result == PH_OK ? "granted" : ph_result_name(result);
+}
+
 void ph_logf(const struct ph_log *log, int priority, const char *format, ...)
 {
 	char message[1024];

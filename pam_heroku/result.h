@@ -19,6 +19,10 @@ enum ph_result {
 /* A short word for logs: "ok", "refused", "unavailable", "misconfigured". */
 const char *ph_result_name(enum ph_result result);
 
+/* The outcome word of a login's log line: "granted", "refused", "unavailable",
+ * "misconfigured" (the module and pam_heroku_check say the same). */
+const char *ph_result_outcome(enum ph_result result);
+
 /*
  * Where a step explains itself.  Steps are plain C without PAM, so they report
  * through this callback: the module sends it to pam_syslog, the tests and

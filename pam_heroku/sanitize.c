@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "sanitize.h"
 
@@ -82,4 +84,14 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 	}
 	dst[out] = '\0';
 	return out;
+}
+
+void sanitize_word(char *dst, size_t dst_size, const char *src)
+{
+	sanitize_text(dst, dst_size, src, src ? strlen(src) : 0, dst_size - 1);
+	for (char *c = dst; *c; c++)
+		if (*c == ' ')
+			*c = '?';
+	if (dst[0] == '\0')
+		snprintf(dst, dst_size, "-");
 }

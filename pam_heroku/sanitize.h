@@ -22,4 +22,11 @@
 size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len,
 		     size_t max_bytes);
 
+/*
+ * A name that may hold anything (a PAM user as typed) as one safe word for a
+ * log line: sanitize_text, then blanks shown as '?', and "-" when nothing
+ * is left.  dst_size >= 2.
+ */
+void sanitize_word(char *dst, size_t dst_size, const char *src);
+
 #endif

@@ -1,0 +1,112 @@
+/*
+ * login.c - one login decided: credential, request, exchange, answer, allowlist.
+ *
+ * Each step returns an enum ph_result and the walk stops at the first that
+ * is not PH_OK, so every path that is not a clean success fails closed.  The
+ * request body holds the credential and the client secret: it is wiped as
+ * soon as the exchange is over.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "allowlist.h"
+#include "credential.h"
+#include "login.h"
+#include "secret.h"
+#include "token_request.h"
+
+static const char *or_dash(const char *text)
+{
+	return text[0] ? text : "-";
+}
+
+/* The debug flag's line: what was asked and what came back, never a secret. */
+static void log_exchange(const struct settings *settings, const struct ph_log *log,
+			 const struct login_outcome *outcome, size_t body_len)
+{
+	if (!settings->debug)
+		return;
+	ph_logf(log, LOG_DEBUG,
+		"debug: POST %s/oauth/tokens grant=%s client_secret=%s proxy=%s: status %ld "
+		"request_id=%s ratelimit_remaining=%s body_bytes=%zu",
+		settings->api_url, settings_grant_name(outcome->grant),
+		settings->client_secret ? "set" : "none", settings->proxy ? "set" : "none",
+		outcome->status, or_dash(outcome->request_id),
+		or_dash(outcome->ratelimit_remaining), body_len);
+}
+
+/* POST the credential and judge the answer into outcome->response. */
+static enum ph_result exchange_credential(const struct settings *settings,
+					  const struct credential *credential,
+					  const struct ph_log *log, struct login_outcome *outcome)
+{
+	struct exchange_reply reply;
+	enum ph_result result;
+	char *body = token_request_body(credential, settings->client_secret);
+
+	if (body == NULL) {
+		snprintf(outcome->reason, sizeof outcome->reason, "out of memory building the request");
+		return PH_UNAVAILABLE;
+	}
+	result = exchange_post(settings, body, &reply, outcome->reason);
+	secret_free(body);
+	outcome->status = reply.status;
+	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
+	snprintf(outcome->ratelimit_remaining, sizeof outcome->ratelimit_remaining, "%s",
+		 reply.ratelimit_remaining);
+	log_exchange(settings, log, outcome, reply.body_len);
+	if (result == PH_OK)
+		result = token_response_parse(reply.status, reply.body, reply.body_len,
+					      settings->export_access_token, &outcome->response,
+					      outcome->reason);
+	exchange_reply_clear(&reply);
+	if (result != PH_OK)
+		outcome->response.user_id[0] = '\0';  /* only a well-formed answer names a user */
+	return result;
+}
+
+enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
+				     const char *pam_user, const struct ph_log *log,
+				     unsigned *matched_line, char reason[PH_REASON_MAX])
+{
+	struct allowlist_query query = { .user_id = user_id, .pam_user = pam_user };
+	struct allowlist_outcome allowlist;
+	enum ph_result result;
+
+	*matched_line = 0;
+	result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+	if (result == PH_OK) {
+		*matched_line = allowlist.matched_line;
+		snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist,
+			 allowlist.matched_line);
+	}
+	return result;
+}
+
+enum ph_result login_decide(const struct settings *settings, const char *typed,
+			    const char *pam_user, const struct ph_log *log,
+			    struct login_outcome *outcome)
+{
+	struct credential credential;
+	enum ph_result result;
+
+	memset(outcome, 0, sizeof *outcome);
+	result = credential_parse(typed, settings->default_grant, &credential, outcome->reason);
+	if (result == PH_OK) {
+		outcome->grant_known = true;
+		outcome->grant = credential.grant;
+		result = exchange_credential(settings, &credential, log, outcome);
+	}
+	if (result == PH_OK)
+		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, log,
+					       &outcome->matched_line, outcome->reason);
+	return result;
+}
+
+void login_outcome_clear(struct login_outcome *outcome)
+{
+	token_response_clear(&outcome->response);
+}
