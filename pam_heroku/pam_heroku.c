@@ -122,26 +122,51 @@ static char *prompt_text(const struct settings *settings)
 }
 
 /*
- * The typed credential (or the one an earlier module stored).  *prompted
- * says whether it was typed at this module's prompt rather than stored by an
- * earlier module.
+ * Ask with this module's own prompt, whatever an earlier module stored, and
+ * store the answer as PAM_AUTHTOK for the modules after this one.
+ */
+static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char **typed)
+{
+	char *answer = NULL;
+	int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", prompt);
+
+	if (rc == PAM_SUCCESS && answer == NULL)
+		rc = PAM_CONV_ERR;
+	if (rc == PAM_SUCCESS)
+		rc = pam_set_item(pamh, PAM_AUTHTOK, answer);
+	secret_free(answer);
+	if (rc == PAM_SUCCESS)
+		rc = pam_get_item(pamh, PAM_AUTHTOK, (const void **)typed);
+	return rc;
+}
+
+/*
+ * The credential, and whether it was typed at this module's prompt.
+ *
+ * use_first_pass / try_first_pass: pam_get_authtok, which reads them from
+ * the module line, takes a token an earlier module stored.  Without either
+ * flag the module always asks with its own prompt: pam_get_authtok alone
+ * would take whatever is stored - a local password checked by pam_unix just
+ * before, say - and send it to Heroku.
  */
 static enum ph_result fetch_credential(struct attempt *attempt, const struct settings *settings,
 				       const char **typed, bool *prompted, int *conv_again)
 {
 	const void *stored = NULL;
 	char *prompt = prompt_text(settings);
+	bool reuse = settings->use_first_pass || settings->try_first_pass;
 	int rc;
-
-	*prompted = pam_get_item(attempt->pamh, PAM_AUTHTOK, &stored) != PAM_SUCCESS ||
-		    stored == NULL;
 
 	if (prompt == NULL) {
 		snprintf(attempt->reason, sizeof attempt->reason, "cannot build the prompt");
 		return PH_UNAVAILABLE;
 	}
-	/* pam_get_authtok reads use_first_pass / try_first_pass from the module line. */
-	rc = pam_get_authtok(attempt->pamh, PAM_AUTHTOK, typed, prompt);
+	*prompted = !reuse || pam_get_item(attempt->pamh, PAM_AUTHTOK, &stored) != PAM_SUCCESS ||
+		    stored == NULL;
+	if (reuse)
+		rc = pam_get_authtok(attempt->pamh, PAM_AUTHTOK, typed, prompt);
+	else
+		rc = prompt_for_token(attempt->pamh, prompt, typed);
 	free(prompt);
 	*conv_again = rc == PAM_CONV_AGAIN;
 	if (rc != PAM_SUCCESS || *typed == NULL) {

@@ -596,6 +596,21 @@ def use_first_pass_without_token_fails_closed(t):
 
 
 @case
+def without_flags_a_stored_token_is_not_used(t):
+    # An earlier module stored a token (a local password, say); without
+    # use_first_pass/try_first_pass the module asks with its own prompt and
+    # sends only what was typed there.
+    t.service(lines=echo_then(t.module_line("auth", "required")))
+    r = t.login("alice", "ok-alice", authtok="ok-bob", phases=["auth", "env"])
+    expect_authtok_stored(t, r)
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
+    t.expect_requests(r, 1)
+    t.expect_body(r, "authorization_code", "ok-alice")
+    t.expect_env(r, {"HEROKU_USER_ID": ALICE_ID})
+
+
+@case
 def try_first_pass_with_stored_token(t):
     t.service(lines=echo_then(t.module_line("auth", "required", "try_first_pass")))
     r = t.login("alice", authtok="ok-alice", phases=["auth", "env"])
