@@ -6,11 +6,15 @@
  * which are never followed), verification always on, the proxy only from the
  * settings, one timeout for the whole exchange, a 64 KiB cap on the body.
  * libcurl's rules for plugins apply: CURLOPT_NOSIGNAL (no SIGALRM games in
- * sshd), and curl_global_cleanup is never called from a module.
+ * sshd), and curl_global_cleanup is never called from a module.  The request
+ * and the response hold secrets, so libcurl's own buffers and OpenSSL's
+ * plaintext are wiped before they are freed (see global_init below).
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,58 @@ static pthread_once_t global_init_once = PTHREAD_ONCE_INIT;
 static CURLcode global_init_result = CURLE_FAILED_INIT;
 
 /*
+ * The wiping allocator is code of this module, and libcurl keeps pointers to it
+ * for as long as it stays loaded.  libpam unloads the module at pam_end; if
+ * something else holds libcurl (the application, another module), libcurl
+ * would be left calling into unmapped memory.  So the module stays loaded
+ * once it has handed libcurl its allocator (RTLD_NODELETE).
+ */
+static void pin_module(void)
+{
+	Dl_info info;
+
+	if (dladdr(&global_init_once, &info) != 0 && info.dli_fname != NULL)
+		(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE | RTLD_NOLOAD);
+}
+
+/*
+ * OpenSSL decrypts each TLS record in place in its own read buffer and keeps
+ * the plaintext there (the response: tokens, the echoed grant code) until
+ * the next record, then frees it unwiped, unless SSL_OP_CLEANSE_PLAINTEXT
+ * (OpenSSL >= 3.0) is set on the SSL_CTX, which libcurl hands to
+ * CURLOPT_SSL_CTX_FUNCTION.  SSL_CTX_set_options is looked up, with OpenSSL
+ * 3's symbol version, in the scope libcurl itself was loaded with, so the
+ * module needs neither OpenSSL's headers nor a link of its own; with another
+ * TLS backend (or no such symbol) nothing is set.
+ */
+#define OPENSSL3_SSL_OP_CLEANSE_PLAINTEXT ((uint64_t)1 << 1)    /* SSL_OP_BIT(1) */
+
+typedef uint64_t (*ssl_ctx_set_options_fn)(void *ssl_ctx, uint64_t options);
+
+static ssl_ctx_set_options_fn ssl_ctx_set_options;
+
+static void find_ssl_ctx_set_options(void)
+{
+	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+	void *symbol;
+
+	if (info == NULL || info->ssl_version == NULL ||
+	    strncmp(info->ssl_version, "OpenSSL/3.", strlen("OpenSSL/3.")) != 0)
+		return;
+	symbol = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_options", "OPENSSL_3.0.0");
+	if (symbol != NULL)
+		memcpy(&ssl_ctx_set_options, &symbol, sizeof ssl_ctx_set_options);
+}
+
+static CURLcode cleanse_plaintext(CURL *curl, void *ssl_ctx, void *userdata)
+{
+	(void)curl;
+	(void)userdata;
+	ssl_ctx_set_options(ssl_ctx, OPENSSL3_SSL_OP_CLEANSE_PLAINTEXT);
+	return CURLE_OK;
+}
+
+/*
  * libcurl (with OpenSSL) opens the file named by SSLKEYLOGFILE at global
  * init and writes every TLS session key to it.  su and other programs run
  * the module in an environment the user controls, so that would let a user
@@ -50,10 +106,23 @@ static void global_init(void)
 
 	if (keylog != NULL)
 		unsetenv("SSLKEYLOGFILE");
-	global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	/*
+	 * libcurl copies the request (credential, client secret) into buffers
+	 * of its own and reads the response (tokens, the echoed grant code)
+	 * into another, and frees them unwiped: give it an allocator that wipes
+	 * (secret.h).  When the application initialised libcurl first, its
+	 * allocator stays (SECURITY.md).
+	 */
+	global_init_result = curl_global_init_mem(CURL_GLOBAL_DEFAULT, secret_wiping_malloc,
+						  secret_wiping_free, secret_wiping_realloc,
+						  secret_wiping_strdup, secret_wiping_calloc);
 	if (saved != NULL) {
 		setenv("SSLKEYLOGFILE", saved, 0);
 		free(saved);
+	}
+	if (global_init_result == CURLE_OK) {
+		pin_module();
+		find_ssl_ctx_set_options();
 	}
 }
 
@@ -155,6 +224,8 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 		SET(CURLOPT_CAINFO, settings->ca_file);
 	if (settings->pinned_pubkey != NULL)
 		SET(CURLOPT_PINNEDPUBLICKEY, settings->pinned_pubkey);
+	if (ssl_ctx_set_options != NULL)
+		SET(CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext);
 	/* Always set, so http_proxy, https_proxy, ALL_PROXY and NO_PROXY in the
 	 * environment never steer the exchange (DUO-PSA-2017-002). */
 	SET(CURLOPT_PROXY, settings->proxy ? settings->proxy : "");
@@ -245,6 +316,7 @@ done:
 		curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
 	free(url);
+	secret_clear_registers();
 	return result;
 }
 
@@ -254,4 +326,5 @@ void exchange_reply_clear(struct exchange_reply *reply)
 		secret_free_len(reply->body, EXCHANGE_BODY_MAX + 1);
 	reply->body = NULL;
 	reply->body_len = 0;
+	secret_clear_registers();
 }

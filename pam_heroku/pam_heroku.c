@@ -276,6 +276,8 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 	login_outcome_clear(&outcome);
 	if (result == PH_UNAVAILABLE && prompted)
 		forget_credential(attempt, flags);
+	/* HEROKU_API_KEY was copied after the exchange's last clear. */
+	secret_clear_registers();
 	return result;
 }
 

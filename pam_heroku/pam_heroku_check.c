@@ -205,7 +205,8 @@ static int parse_options(int argc, char **argv, struct options *options)
 		fprintf(stderr, PROGRAM ": --login and --authorize-url exclude each other\n");
 		return EXIT_USAGE;
 	}
-	if (options->mode == MODE_LOGIN && options->login_user[0] == '\0') {
+	if (options->mode == MODE_LOGIN &&
+	    (options->login_user == NULL || options->login_user[0] == '\0')) {
 		fprintf(stderr, PROGRAM ": --login needs a user name\n");
 		return EXIT_USAGE;
 	}

@@ -87,7 +87,7 @@ static enum ph_result read_user(const cJSON *root, struct token_response *respon
 		snprintf(reason, PH_REASON_MAX, "malformed response: no user object");
 		return PH_UNAVAILABLE;
 	}
-	if (!cJSON_IsString(id) ||
+	if (id == NULL || !cJSON_IsString(id) ||
 	    !token_response_is_uuid(id->valuestring, strlen(id->valuestring))) {
 		snprintf(reason, PH_REASON_MAX, "malformed response: user.id is not a UUID");
 		return PH_UNAVAILABLE;
@@ -113,7 +113,8 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 		return PH_OK;
 	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
 		return PH_OK;
-	if (!cJSON_IsObject(session) || !cJSON_IsString(id) || !is_session_id(id->valuestring)) {
+	if (!cJSON_IsObject(session) || id == NULL || !cJSON_IsString(id) ||
+	    !is_session_id(id->valuestring)) {
 		snprintf(reason, PH_REASON_MAX,
 			 "malformed response: session.id is not 1-%d characters of [A-Za-z0-9._:-]",
 			 TOKEN_RESPONSE_SESSION_MAX);
@@ -137,7 +138,7 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 		return PH_UNAVAILABLE;
 	}
 	/* The same token68 rule as a typed credential; never quoted in a reason. */
-	if (!cJSON_IsString(token) ||
+	if (token == NULL || !cJSON_IsString(token) ||
 	    credential_parse(token->valuestring, PH_GRANT_AUTHORIZATION_CODE, &shape, why) != PH_OK ||
 	    shape.value != token->valuestring) {
 		snprintf(reason, PH_REASON_MAX, "malformed response: access_token.token is missing or not a token");
@@ -270,10 +271,11 @@ static void read_error(const char *body, size_t body_len, struct token_response 
 
 	if (root == NULL)
 		return;
-	if (unique_member(root, "id", &id) && cJSON_IsString(id))
+	if (unique_member(root, "id", &id) && id != NULL && cJSON_IsString(id))
 		sanitize_text(response->error_id, sizeof response->error_id, id->valuestring,
 			      strlen(id->valuestring), sizeof response->error_id - 1);
-	if (unique_member(root, "message", &message) && cJSON_IsString(message))
+	if (unique_member(root, "message", &message) && message != NULL &&
+	    cJSON_IsString(message))
 		sanitize_text(response->message, sizeof response->message, message->valuestring,
 			      strlen(message->valuestring), SANITIZE_MESSAGE_MAX);
 	wipe_json_strings(root);

@@ -32,6 +32,15 @@ All behaviours live in one table, BEHAVIOURS (plus `slow-N`, parsed in
     slow-N                                 sleep N seconds, then 201 alice
     malformed / notjson / notobject / empty
     oversized / oversized-chunked          201 alice padded to 100 KiB
+    hostile answers (tests/hardening):
+      deepnest / hugenumber / hugenumber-expires / badutf8 / nuluserid /
+      nulsession / dupsession / dupsessionid / duptoken / trailing-object /
+      hugeheader / chunk-hugesize          201 with a hostile body or head
+      dribble                              201 alice, one byte a second
+      close-midbody / close-midchunk       201 alice, connection closed
+                                           before the declared end
+      late-N                               201 alice head at once, body
+                                           after N seconds
     anything else                          401 unauthorized
 
 Tokens in a 201 body are derived from the credential (see `token_for`), so a
@@ -309,6 +318,182 @@ def slow(seconds):
     return row
 
 
+# --------------------------------------------------------------------------
+# Hostile answers (tests/hardening): bodies a parser may choke on or misread,
+# and answers that misbehave on the wire.
+
+DEEP_NESTING = 10000        # cJSON refuses more than 1000 levels
+HUGE_DIGITS = 20000         # digits in a "huge number"
+HUGE_HEADER_BYTES = 256 * 1024   # libcurl refuses header lines over 100 KiB
+
+
+def raw_201(text):
+    """A 201 whose body is the given text (str, or bytes when not UTF-8)."""
+    return Response(201, text)
+
+
+def deepnest(req):
+    """201 alice with a value nested DEEP_NESTING arrays deep."""
+    body = json.dumps(token_body(req))[:-1]
+    return raw_201(body + ', "padding": ' + "[" * DEEP_NESTING
+                   + "]" * DEEP_NESTING + "}")
+
+
+def hugenumber(where):
+    """201 alice with a HUGE_DIGITS-digit integer as user.id or as
+    access_token.expires_in (a field the module does not read)."""
+    def row(req):
+        body = token_body(req)
+        marker = "HUGE_NUMBER_HERE"
+        if where == "user":
+            body["user"]["id"] = marker
+        else:
+            body["access_token"]["expires_in"] = marker
+        return raw_201(json.dumps(body).replace(
+            f'"{marker}"', "9" * HUGE_DIGITS))
+    return row
+
+
+def badutf8(req):
+    """201 alice with bytes that are not UTF-8 in a field the module does
+    not read: a stray continuation byte, 0xFF, an overlong '/' and an
+    encoded surrogate.  JSON text must be UTF-8 (RFC 8259 section 8.1)."""
+    body = token_body(req)
+    body["client"] = {"secret": None, "name": "MARKER"}
+    text = json.dumps(body).encode()
+    return raw_201(text.replace(b"MARKER",
+                                b"a\x80b\xffc\xc0\xafd\xed\xa0\x80e"))
+
+
+def escaped_nul(field):
+    """201 alice whose user.id or session.id carries an escaped NUL: a C
+    string would end at the NUL and look like a valid value."""
+    def row(req):
+        body = token_body(req)
+        if field == "user":
+            body["user"]["id"] = ALICE_ID + "\u0000" + STRANGER_ID
+        else:
+            body["session"]["id"] = "abc\u0000\u001b[31mred"
+        return json_response(201, body)
+    return row
+
+
+def repeated(path):
+    """201 alice whose raw text repeats a key the module reads: `session`,
+    `session.id` or `access_token` (values differ, so taking either one
+    would be a choice the module must not make)."""
+    def row(req):
+        body = token_body(req)
+        other = token_body(req, user=STRANGER_ID)
+        if path == "session":
+            first = json.dumps(body.pop("session"))
+            text = json.dumps(body)[:-1]
+            return raw_201(f'{text}, "session": {first}, "session": '
+                           f'{json.dumps(other["session"])}}}')
+        if path == "session.id":
+            del body["session"]
+            text = json.dumps(body)[:-1]
+            return raw_201(f'{text}, "session": {{"id": '
+                           f'"{SESSION_IDS[ALICE_ID]}", "id": '
+                           f'"{SESSION_IDS[STRANGER_ID]}"}}}}')
+        first = json.dumps(body.pop("access_token"))
+        second = dict(other["access_token"], token=token_for(
+            "access", f"{req.credential}-second"))
+        text = json.dumps(body)[:-1]
+        return raw_201(f'{text}, "access_token": {first}, "access_token": '
+                       f'{json.dumps(second)}}}')
+    return row
+
+
+def trailing_object(req):
+    """201: an alice body directly followed by a stranger body."""
+    return raw_201(json.dumps(token_body(req))
+                   + json.dumps(token_body(req, user=STRANGER_ID)))
+
+
+class HugeHeader(Response):
+    """201 alice after one header line of HUGE_HEADER_BYTES."""
+
+    def wire(self, request_id, head_only=False):
+        whole = super().wire(request_id, head_only)
+        head, _, body = whole.partition(b"\r\n\r\n")
+        return (head + b"\r\nX-Padding: " + b"x" * HUGE_HEADER_BYTES
+                + b"\r\n\r\n" + body)
+
+
+class ChunkHugeSize(Response):
+    """201, chunked, whose first chunk claims 2**72 - 1 bytes."""
+
+    def __init__(self, body):
+        super().__init__(201, body, chunked=True)
+
+    def wire(self, request_id, head_only=False):
+        head = super().wire(request_id, head_only=True)
+        return head + b"ffffffffffffffffff\r\n" + self.body
+
+
+class Dribble(Response):
+    """Sends its bytes one at a time, one a second, until the client goes.
+
+    A client with only a per-read inactivity timeout would wait for all of
+    it (an hour for a 4 KiB answer); the whole-exchange timeout must hold.
+    """
+    interval = 1.0
+
+    def deliver(self, sock, request_id, head_only=False):
+        for byte in self.wire(request_id, head_only):
+            sock.sendall(bytes([byte]))
+            time.sleep(self.interval)
+
+
+class CloseEarly(Response):
+    """Sends a complete alice body, but closes before the declared end:
+    Content-Length claims 100 more bytes, or (chunked) the last chunk never
+    comes.  Whatever arrived parses as a valid answer, so a client that
+    shrugs off the early close would log the user in."""
+
+    def wire(self, request_id, head_only=False):
+        if self.chunked:
+            whole = super().wire(request_id, head_only)
+            assert whole.endswith(b"0\r\n\r\n")
+            return whole[:-len(b"0\r\n\r\n")]
+        whole = super().wire(request_id, head_only)
+        return whole.replace(b"Content-Length: %d\r\n" % len(self.body),
+                             b"Content-Length: %d\r\n" % (len(self.body) + 100), 1)
+
+    def deliver(self, sock, request_id, head_only=False):
+        sock.sendall(self.wire(request_id, head_only))
+        # No close_notify: the peer sees the TCP stream end.
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class Late(Response):
+    """Head at once, body after `delay` seconds: the timeout must cover the
+    whole exchange, not only the wait for the first byte."""
+
+    def __init__(self, body, delay):
+        super().__init__(201, body)
+        self.delay = delay
+
+    def deliver(self, sock, request_id, head_only=False):
+        whole = self.wire(request_id, head_only)
+        head, _, body = whole.partition(b"\r\n\r\n")
+        sock.sendall(head + b"\r\n\r\n")
+        time.sleep(self.delay)
+        sock.sendall(body)
+
+
+def late(seconds):
+    return lambda req: Late(json.dumps(token_body(req)), seconds)
+
+
+def alice_text(req):
+    return json.dumps(token_body(req))
+
+
 # The behaviour table: credential -> row, a row being req -> Response.
 BEHAVIOURS = {
     "ok-alice": success(ALICE_ID),
@@ -347,9 +532,27 @@ BEHAVIOURS = {
     "empty": lambda req: Response(201, b""),
     "oversized": oversized(chunked=False),
     "oversized-chunked": oversized(chunked=True),
+    # Hostile answers (tests/hardening).
+    "deepnest": deepnest,
+    "hugenumber": hugenumber("user"),
+    "hugenumber-expires": hugenumber("expires"),
+    "badutf8": badutf8,
+    "nuluserid": escaped_nul("user"),
+    "nulsession": escaped_nul("session"),
+    "dupsession": repeated("session"),
+    "dupsessionid": repeated("session.id"),
+    "duptoken": repeated("access_token"),
+    "trailing-object": trailing_object,
+    "hugeheader": lambda req: HugeHeader(201, alice_text(req)),
+    "chunk-hugesize": lambda req: ChunkHugeSize(alice_text(req)),
+    "dribble": lambda req: Dribble(201, alice_text(req)),
+    "close-midbody": lambda req: CloseEarly(201, alice_text(req)),
+    "close-midchunk": lambda req: CloseEarly(201, alice_text(req),
+                                              chunked=True),
 }
 
 _SLOW = re.compile(r"slow-(\d+(?:\.\d+)?)")
+_LATE = re.compile(r"late-(\d+(?:\.\d+)?)")
 MAX_SLOW = 3600.0  # a typo must not park a thread for a day
 
 
@@ -357,9 +560,10 @@ def behaviour_for(credential):
     """The row for a credential; anything unknown is a plain 401."""
     if credential in BEHAVIOURS:
         return BEHAVIOURS[credential]
-    m = _SLOW.fullmatch(credential or "")
-    if m and float(m.group(1)) <= MAX_SLOW:
-        return slow(float(m.group(1)))
+    for pattern, row in ((_SLOW, slow), (_LATE, late)):
+        m = pattern.fullmatch(credential or "")
+        if m and float(m.group(1)) <= MAX_SLOW:
+            return row(float(m.group(1)))
     return status_only(401)
 
 
