@@ -1,0 +1,150 @@
+/*
+ * fuzz_allowlist.c - libFuzzer target: the allowlist file.
+ *
+ * Input: the whole file.  It is written to an in-memory file (mode 0644,
+ * owned by the fuzzer's euid, so safe_file accepts it) and scanned with
+ * allowlist_scan for a few queries: validation only (no user id), and three
+ * (Heroku user id, account) pairs that the seed corpus and the dictionary
+ * mention.
+ *
+ * Besides memory errors: validation always succeeds on a safe file; every
+ * query counts the same malformed lines; the log is bounded (at most 20
+ * lines plus one summary); and whenever a query is granted, the line that
+ * granted it is checked independently: after its '#' comment, its first
+ * field is the user id (any case) and the rest is '*' or a comma list with
+ * the account in it.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <strings.h>
+
+#include "allowlist.h"
+#include "fuzz_util.h"
+
+static const struct allowlist_query queries[] = {
+	{ NULL, NULL },
+	{ "01234567-89ab-cdef-0123-456789abcdef", "alice" },
+	{ "11111111-2222-4333-8444-555555555555", "bob" },
+	{ "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "root" },
+};
+
+static unsigned log_lines;
+
+static void count_log(void *ctx, int priority, const char *message)
+{
+	(void)ctx;
+	(void)priority;
+	FUZZ_CHECK(message != NULL);
+	log_lines++;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/*
+ * Line number (1-based) of the input, without its comment, as a malloc'd
+ * string; NULL when there is no such line.
+ */
+static char *nth_line(const uint8_t *data, size_t size, unsigned number)
+{
+	const uint8_t *start = data, *end = data + size;
+
+	for (unsigned n = 1; n < number; n++) {
+		const uint8_t *nl = memchr(start, '\n', (size_t)(end - start));
+
+		if (nl == NULL)
+			return NULL;
+		start = nl + 1;
+	}
+	if (start > end || (start == end && number > 1 && start[-1] != '\n'))
+		return NULL;
+	{
+		const uint8_t *nl = memchr(start, '\n', (size_t)(end - start));
+		size_t len = (size_t)((nl ? nl : end) - start);
+		const uint8_t *hash = memchr(start, '#', len);
+
+		if (hash != NULL)
+			len = (size_t)(hash - start);
+		/* A NUL byte outside the comment can be no part of a granting line. */
+		FUZZ_CHECK(memchr(start, '\0', len) == NULL);
+		return fuzz_strndup(start, len);
+	}
+}
+
+/* The matched line, read again without the module's code, grants the query. */
+static void check_grant(const uint8_t *data, size_t size, unsigned number,
+			const struct allowlist_query *q)
+{
+	char *line = nth_line(data, size, number);
+	char *text, *end, *item;
+	bool named = false;
+
+	FUZZ_CHECK(line != NULL);
+	text = line;
+	while (*text == ' ' || *text == '\t')
+		text++;
+	FUZZ_CHECK(strncasecmp(text, q->user_id, 36) == 0);
+	text += 36;
+	FUZZ_CHECK(*text == ' ' || *text == '\t');
+	end = text + strlen(text);
+	while (end > text && is_blank(end[-1]))
+		*--end = '\0';
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (strcmp(text, "*") == 0) {
+		free(line);
+		return;
+	}
+	for (item = strtok(text, ","); item != NULL; item = strtok(NULL, ",")) {
+		while (is_blank(*item))
+			item++;
+		end = item + strlen(item);
+		while (end > item && is_blank(end[-1]))
+			*--end = '\0';
+		FUZZ_CHECK(*item != '\0' && strcmp(item, "*") != 0);
+		if (strcmp(item, q->pam_user) == 0)
+			named = true;
+	}
+	FUZZ_CHECK(named);
+	free(line);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fuzz_file file = { .fd = -1 };
+	struct ph_log log = { count_log, NULL };
+	unsigned bad_lines = 0;
+
+	if (file.fd < 0)
+		fuzz_file_open(&file, "pam_heroku.allow", 0644);
+	fuzz_file_write(&file, data, size);
+
+	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+		const struct allowlist_query *q = &queries[i];
+		struct allowlist_outcome outcome;
+		char reason[PH_REASON_MAX];
+		enum ph_result result;
+
+		log_lines = 0;
+		result = allowlist_scan(file.path, q, &log, &outcome, reason);
+		FUZZ_CHECK(log_lines <= 21);
+		FUZZ_CHECK(log_lines == (outcome.bad_lines < 21 ? outcome.bad_lines : 21));
+		if (i == 0) {
+			FUZZ_CHECK(result == PH_OK);
+			bad_lines = outcome.bad_lines;
+			continue;
+		}
+		FUZZ_CHECK(outcome.bad_lines == bad_lines);
+		FUZZ_CHECK(result == PH_OK || result == PH_REFUSED);
+		FUZZ_CHECK((result == PH_OK) == (outcome.matched_line != 0));
+		if (result == PH_OK)
+			check_grant(data, size, outcome.matched_line, q);
+	}
+	return 0;
+}
