@@ -1,20 +1,25 @@
 /*
- * allowlist.c - one pass over the allowlist, mapped in memory.
+ * allowlist.c - one pass over the allowlist, read in fixed-size chunks.
  *
- * A login reads the whole file once, line by line, straight out of the
- * mapping: no allocation and no copy per line, so a million-line allowlist
- * costs a scan, not a million mallocs.  Every line is judged even after a
- * match, so a malformed line is reported at every login, not only at the
- * logins that happen to reach it.
+ * A login reads the whole file once, line by line, through one 64 KiB
+ * buffer: no allocation and no copy per line, so a million-line allowlist
+ * costs a scan, not a million mallocs, and the memory it takes does not grow
+ * with the file (only a single line longer than the buffer grows it).
+ * read() rather than mmap(): on the machines measured (tests/bench,
+ * BENCHMARKS.md) a fresh process scans a mapped file about half as fast,
+ * paying a page fault and a TLB miss per page where read() copies from the
+ * page cache into a buffer that stays in cache; and a file truncated while
+ * mapped would kill the application (sshd) with SIGBUS.  Every line is
+ * judged even after a match, so a malformed line is reported at every
+ * login, not only at the logins that happen to reach it.
  */
 #include "config.h"
 
-#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -24,6 +29,9 @@
 
 #define ALLOWLIST_ACCOUNT_MAX 256
 #define ALLOWLIST_REPORTED_LINES_MAX 20  /* then one summary, so a broken file cannot flood syslog */
+#ifndef ALLOWLIST_CHUNK                  /* a test build may make it tiny */
+#define ALLOWLIST_CHUNK (64 * 1024)      /* read buffer; grows only for a longer line */
+#endif
 
 struct span {
 	const char *start;
@@ -45,20 +53,25 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static struct span span_trim(struct span s)
+static inline struct span span_trim(struct span s)
 {
 	while (s.start < s.end && is_blank(*s.start))
 		s.start++;
-	while (s.end > s.start && (is_blank(s.end[-1]) || s.end[-1] == '\r'))
+	while (s.end > s.start && is_blank(s.end[-1]))
 		s.end--;
 	return s;
 }
 
-/* The line without its "# comment" and surrounding blanks. */
+/* The line without its CRLF's CR, its "# comment" and surrounding blanks. */
 static struct span strip_comment(struct span line)
 {
-	const char *hash = memchr(line.start, '#', span_len(line));
+	const char *hash;
+	size_t len = span_len(line);
 
+	if (len > 0 && line.start[len - 1] == '\r')
+		len--;          /* only at the end: a CR inside the line is no blank */
+	line.end = line.start + len;
+	hash = memchr(line.start, '#', len);
 	if (hash != NULL)
 		line.end = hash;
 	return span_trim(line);
@@ -79,9 +92,9 @@ static bool is_account(struct span name)
  * Check the comma-separated account list; *grants says whether it names
  * pam_user (or is "*").  NULL when well formed, else why not.
  */
-static const char *judge_accounts(struct span list, const char *pam_user, bool *grants)
+static const char *judge_accounts(struct span list, const char *pam_user, size_t user_len,
+				  bool *grants)
 {
-	size_t user_len = pam_user ? strlen(pam_user) : 0;
 	const char *item = list.start;
 
 	*grants = false;
@@ -106,11 +119,79 @@ static const char *judge_accounts(struct span list, const char *pam_user, bool *
 	}
 }
 
-/* UUIDs compare case-insensitively: Heroku's may come in either case. */
-static bool id_matches(struct span id, const char *user_id)
+/*
+ * Which bytes of a 64-bit word w (8 bytes) are hex digits, as 0x80 in each
+ * such byte: 0-9 A-F a-f, the set of isxdigit() in the C locale.  The UUID
+ * check runs on every line of the allowlist, and a byte at a time (or a call
+ * into the C library per byte) made it most of a long allowlist's scan.
+ * Per byte b of w with its top bit cleared (so no sum below carries into the
+ * next byte): b + (0x80 - lo) has its top bit set iff b >= lo.  Bytes that
+ * had the top bit set are never hex.  (b | 0x20) maps A-F, and only A-F, onto
+ * a-f.
+ */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH UINT64_C(0x8080808080808080)
+
+static uint64_t hex_bytes(uint64_t w)
 {
-	return user_id != NULL && strlen(user_id) == span_len(id) &&
-	       strncasecmp(id.start, user_id, span_len(id)) == 0;
+	uint64_t low7 = w & ~HIGH;
+	uint64_t lower = low7 | (ONES * 0x20);
+	uint64_t digit = (low7 + ONES * (0x80 - '0')) & ~(low7 + ONES * (0x80 - '9' - 1));
+	uint64_t letter = (lower + ONES * (0x80 - 'a')) & ~(lower + ONES * (0x80 - 'f' - 1));
+
+	return (digit | letter) & ~w & HIGH;
+}
+
+static uint64_t load64(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+/* In a little-endian word, the top bit of byte i: where hex digits must be. */
+#define BYTE_HIGH(i) (UINT64_C(0x80) << (8 * (i)))
+
+/* The canonical 8-4-4-4-12 form (36 bytes at text), as token_response_is_uuid. */
+static bool is_uuid(const char *text)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Bytes 8-15 and 16-23 each hold two of the dashes (8, 13 and 18, 23). */
+	const uint64_t want8 = HIGH & ~BYTE_HIGH(0) & ~BYTE_HIGH(5);
+	const uint64_t want16 = HIGH & ~BYTE_HIGH(2) & ~BYTE_HIGH(7);
+
+	return text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-' &&
+	       hex_bytes(load64(text)) == HIGH &&
+	       (hex_bytes(load64(text + 8)) & want8) == want8 &&
+	       (hex_bytes(load64(text + 16)) & want16) == want16 &&
+	       hex_bytes(load64(text + 24)) == HIGH &&
+	       hex_bytes(load64(text + 28)) == HIGH;
+#else
+	for (size_t i = 0; i < TOKEN_RESPONSE_UUID_LEN; i++) {
+		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+		char c[8] = { text[i], '0', '0', '0', '0', '0', '0', '0' };
+
+		if (dash_here ? text[i] != '-' : hex_bytes(load64(c)) != HIGH)
+			return false;
+	}
+	return true;
+#endif
+}
+
+/*
+ * UUIDs compare case-insensitively: Heroku's may come in either case.  Both
+ * sides are known UUIDs here (the wanted one is checked once per scan), and
+ * on hex digits and '-' setting bit 0x20 is exactly tolower().
+ */
+static bool id_matches(const char *id, const char *wanted)
+{
+	if (wanted == NULL)
+		return false;
+	for (size_t i = 0; i < TOKEN_RESPONSE_UUID_LEN; i++)
+		if ((id[i] | 0x20) != (wanted[i] | 0x20))
+			return false;
+	return true;
 }
 
 /*
@@ -118,25 +199,29 @@ static bool id_matches(struct span id, const char *user_id)
  * grants nothing.  *grants says whether it grants the query.
  */
 static const char *judge_line(struct span line, const struct allowlist_query *query,
-			      bool *grants)
+			      const char *wanted, size_t user_len, bool *grants)
 {
-	struct span id, accounts;
-	const char *why;
+	struct span accounts;
+	const char *id, *why;
 
 	*grants = false;
 	line = strip_comment(line);
 	if (span_empty(line))
 		return NULL;
-	id = (struct span){ line.start, line.start };
-	while (id.end < line.end && !is_blank(*id.end))
-		id.end++;
-	if (!token_response_is_uuid(id.start, span_len(id)))
+	/*
+	 * The first field (up to the first blank) must be a UUID: exactly 36
+	 * characters, none of them blank, followed by a blank or the end.
+	 */
+	id = line.start;
+	if (span_len(line) < TOKEN_RESPONSE_UUID_LEN ||
+	    (span_len(line) > TOKEN_RESPONSE_UUID_LEN && !is_blank(id[TOKEN_RESPONSE_UUID_LEN])) ||
+	    !is_uuid(id))
 		return "the first field is not a Heroku user id (UUID)";
-	accounts = span_trim((struct span){ id.end, line.end });
+	accounts = span_trim((struct span){ id + TOKEN_RESPONSE_UUID_LEN, line.end });
 	if (span_empty(accounts))
 		return "a user id with no account grants nothing";
-	why = judge_accounts(accounts, query->pam_user, grants);
-	if (why != NULL || !id_matches(id, query->user_id))
+	why = judge_accounts(accounts, query->pam_user, user_len, grants);
+	if (why != NULL || !id_matches(id, wanted))
 		*grants = false;
 	return why;
 }
@@ -148,12 +233,36 @@ static void report_bad_line(const char *path, unsigned number, const char *why,
 		ph_logf(log, LOG_WARNING, "%s:%u: line ignored, grants nothing: %s", path, number, why);
 }
 
-static void scan_text(const char *path, const char *text, size_t size,
-		      const struct allowlist_query *query, const struct ph_log *log,
-		      struct allowlist_outcome *outcome)
+/*
+ * Whether a line could name the wanted id: after leading blanks, its first
+ * 36 bytes are that id (any case).  A line that cannot grants nothing, so a
+ * scan that only looks for the granting line (only_grants: the account
+ * phase, after the auth phase reported every malformed line) skips the rest
+ * of its judgement.
+ */
+static bool may_name(struct span line, const char *wanted)
+{
+	while (line.start < line.end && is_blank(*line.start))
+		line.start++;
+	return wanted != NULL && span_len(line) >= TOKEN_RESPONSE_UUID_LEN &&
+	       id_matches(line.start, wanted);
+}
+
+/* One scan: what is asked, where we are, what was found. */
+struct scanner {
+	const char *path;
+	const struct allowlist_query *query;
+	const char *wanted;             /* query->user_id when it is a UUID, else NULL */
+	size_t user_len;                /* strlen(query->pam_user) */
+	const struct ph_log *log;
+	struct allowlist_outcome *outcome;
+	unsigned number;                /* lines judged so far */
+};
+
+/* Judge the lines of text: each ends in '\n', except the file's last one. */
+static void scan_lines(struct scanner *s, const char *text, size_t size)
 {
 	const char *end = text + size;
-	unsigned number = 0;
 
 	for (const char *start = text; start < end;) {
 		const char *newline = memchr(start, '\n', (size_t)(end - start));
@@ -161,47 +270,102 @@ static void scan_text(const char *path, const char *text, size_t size,
 		bool grants;
 		const char *why;
 
-		number++;
-		why = judge_line(line, query, &grants);
+		s->number++;
+		if (s->query->only_grants && !may_name(line, s->wanted)) {
+			start = newline ? newline + 1 : end;
+			continue;
+		}
+		why = judge_line(line, s->query, s->wanted, s->user_len, &grants);
 		if (why != NULL)
-			report_bad_line(path, number, why, log, ++outcome->bad_lines);
-		else if (grants && outcome->matched_line == 0)
-			outcome->matched_line = number;
+			report_bad_line(s->path, s->number, why, s->log, ++s->outcome->bad_lines);
+		else if (grants && s->outcome->matched_line == 0)
+			s->outcome->matched_line = s->number;
 		start = newline ? newline + 1 : end;
 	}
-	if (outcome->bad_lines > ALLOWLIST_REPORTED_LINES_MAX)
-		ph_logf(log, LOG_WARNING, "%s: %u more malformed lines not shown",
-			path, outcome->bad_lines - ALLOWLIST_REPORTED_LINES_MAX);
+}
+
+/*
+ * Read fd to the end, judging every complete line as soon as it is in the
+ * buffer and keeping only an unfinished last line for the next read.
+ */
+static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_MAX])
+{
+	size_t size = ALLOWLIST_CHUNK, have = 0;
+	char *buffer = malloc(size);
+
+	if (buffer == NULL) {
+		snprintf(reason, PH_REASON_MAX, "cannot read %s: out of memory", s->path);
+		return PH_MISCONFIGURED;
+	}
+	for (;;) {
+		const char *last_newline;
+		size_t done;
+		ssize_t n;
+
+		if (have == size) {     /* one line fills the buffer: make room */
+			char *grown = size <= SIZE_MAX / 2 ? realloc(buffer, size * 2) : NULL;
+
+			if (grown == NULL) {
+				snprintf(reason, PH_REASON_MAX, "cannot read %s: out of memory",
+					 s->path);
+				free(buffer);
+				return PH_MISCONFIGURED;
+			}
+			buffer = grown;
+			size *= 2;
+		}
+		n = read(fd, buffer + have, size - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(reason, PH_REASON_MAX, "cannot read %s", s->path);
+			free(buffer);
+			return PH_MISCONFIGURED;
+		}
+		if (n == 0)
+			break;
+		/* Only the bytes just read can hold a newline the tail lacked. */
+		last_newline = memrchr(buffer + have, '\n', (size_t)n);
+		have += (size_t)n;
+		if (last_newline == NULL)
+			continue;
+		done = (size_t)(last_newline - buffer) + 1;
+		scan_lines(s, buffer, done);
+		memmove(buffer, buffer + done, have - done);
+		have -= done;
+	}
+	if (have > 0)
+		scan_lines(s, buffer, have);    /* a last line without a newline */
+	free(buffer);
+	return PH_OK;
 }
 
 enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,
 			      const struct ph_log *log, struct allowlist_outcome *outcome,
 			      char reason[PH_REASON_MAX])
 {
-	struct stat st;
-	void *map = NULL;
+	struct scanner scanner = {
+		.path = path, .query = query, .log = log, .outcome = outcome,
+		/* A wanted id that is no UUID can match no line: checked once here. */
+		.wanted = query->user_id != NULL &&
+			  strlen(query->user_id) == TOKEN_RESPONSE_UUID_LEN &&
+			  is_uuid(query->user_id) ? query->user_id : NULL,
+		.user_len = query->pam_user != NULL ? strlen(query->pam_user) : 0,
+	};
+	enum ph_result result;
 	int fd;
 
 	memset(outcome, 0, sizeof *outcome);
 	fd = safe_file_open(path, SAFE_FILE_PUBLIC, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
-	if (fstat(fd, &st) != 0) {
-		snprintf(reason, PH_REASON_MAX, "cannot stat %s", path);
-		close(fd);
-		return PH_MISCONFIGURED;
-	}
-	if (st.st_size > 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			snprintf(reason, PH_REASON_MAX, "cannot map %s", path);
-			close(fd);
-			return PH_MISCONFIGURED;
-		}
-		scan_text(path, map, (size_t)st.st_size, query, log, outcome);
-		munmap(map, (size_t)st.st_size);
-	}
+	result = scan_fd(&scanner, fd, reason);
 	close(fd);
+	if (result != PH_OK)
+		return result;
+	if (outcome->bad_lines > ALLOWLIST_REPORTED_LINES_MAX)
+		ph_logf(log, LOG_WARNING, "%s: %u more malformed lines not shown",
+			path, outcome->bad_lines - ALLOWLIST_REPORTED_LINES_MAX);
 	if (query->user_id == NULL)
 		return PH_OK;
 	if (outcome->matched_line == 0) {

@@ -11,17 +11,21 @@
  * line with an id alone, or otherwise malformed, grants nothing and is
  * reported with file:line; the other lines still apply.
  *
- * The file is read in one pass over a memory map, with no allocation per
- * line, so a large allowlist costs little more than a small one.
+ * The file is read in one pass through a fixed 64 KiB buffer, with no
+ * allocation per line, so a large allowlist costs a scan and no more memory
+ * than a small one.
  */
 #ifndef PAM_HEROKU_ALLOWLIST_H
 #define PAM_HEROKU_ALLOWLIST_H
+
+#include <stdbool.h>
 
 #include "result.h"
 
 struct allowlist_query {
 	const char *user_id;    /* Heroku user id (UUID) to look for; NULL only validates */
 	const char *pam_user;   /* local account asked for */
+	bool only_grants;       /* judge only lines naming user_id; report no other line */
 };
 
 struct allowlist_outcome {

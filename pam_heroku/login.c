@@ -69,10 +69,12 @@ static enum ph_result exchange_credential(const struct settings *settings,
 }
 
 enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
-				     const char *pam_user, const struct ph_log *log,
-				     unsigned *matched_line, char reason[PH_REASON_MAX])
+				     const char *pam_user, bool only_grants,
+				     const struct ph_log *log, unsigned *matched_line,
+				     char reason[PH_REASON_MAX])
 {
-	struct allowlist_query query = { .user_id = user_id, .pam_user = pam_user };
+	struct allowlist_query query = { .user_id = user_id, .pam_user = pam_user,
+					 .only_grants = only_grants };
 	struct allowlist_outcome allowlist;
 	enum ph_result result;
 
@@ -101,8 +103,8 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 		result = exchange_credential(settings, &credential, log, outcome);
 	}
 	if (result == PH_OK)
-		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, log,
-					       &outcome->matched_line, outcome->reason);
+		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, false,
+					       log, &outcome->matched_line, outcome->reason);
 	return result;
 }
 

@@ -40,11 +40,13 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 /*
  * The allowlist step alone, for the account phase: PH_OK with the line that
  * grants pam_user to user_id in *matched_line and "FILE:N allows it" in
- * reason, PH_REFUSED or PH_MISCONFIGURED with why.
+ * reason, PH_REFUSED or PH_MISCONFIGURED with why.  only_grants: look only
+ * for the granting line, without judging and reporting the others.
  */
 enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
-				     const char *pam_user, const struct ph_log *log,
-				     unsigned *matched_line, char reason[PH_REASON_MAX]);
+				     const char *pam_user, bool only_grants,
+				     const struct ph_log *log, unsigned *matched_line,
+				     char reason[PH_REASON_MAX]);
 
 /* Wipe and free what the outcome holds (the access token). */
 void login_outcome_clear(struct login_outcome *outcome);

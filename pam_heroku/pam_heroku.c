@@ -330,7 +330,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (result == PH_OK)
 		result = settings_load(&settings, argc, argv, &attempt.log, attempt.reason);
 	if (result == PH_OK)
-		result = login_check_allowlist(&settings, user_id, user, &attempt.log,
+		/* The auth phase already reported every malformed line. */
+		result = login_check_allowlist(&settings, user_id, user, true, &attempt.log,
 					       &matched_line, attempt.reason);
 	settings_free(&settings);
 	return attempt_finish(&attempt, PHASE_ACCOUNT, result);

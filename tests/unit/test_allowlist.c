@@ -45,7 +45,7 @@ static void scan_file(struct scan *s, const char *text, size_t len)
 
 static enum ph_result scan_run(struct scan *s, const char *user_id, const char *pam_user)
 {
-	struct allowlist_query q = { user_id, pam_user };
+	struct allowlist_query q = { user_id, pam_user, false };
 
 	unit_log_init(&s->log);
 	memset(&s->outcome, 0xff, sizeof s->outcome);
@@ -489,6 +489,50 @@ START_TEST(test_million_lines)
 }
 END_TEST
 
+/* A CR counts only as the end of a CRLF line, not as a blank inside it. */
+START_TEST(test_cr_inside_account_list)
+{
+	struct scan s;
+
+	ck_assert_int_eq(scan_text(&s, ALICE_ID " bob\r,carol\r\n", ALICE_ID, "bob"), PH_REFUSED);
+	ck_assert_uint_eq(s.outcome.bad_lines, 1);
+	ck_assert_int_eq(scan_text(&s, ALICE_ID " bob,carol\r\n", ALICE_ID, "bob"), PH_OK);
+	ck_assert_uint_eq(s.outcome.bad_lines, 0);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+/*
+ * only_grants (the account phase): the same verdict and line as a full scan,
+ * but lines that cannot name the id are neither judged nor reported.
+ */
+START_TEST(test_only_grants)
+{
+	static const char text[] =
+		"garbage line\n"
+		BOB_ID "\n"
+		ALICE_ID " bob\n"
+		ALICE_ID " alice,*\n"
+		ALICE_ID " alice\n";
+	struct allowlist_query q = { ALICE_ID, "alice", true };
+	struct scan s;
+
+	scan_file(&s, text, strlen(text));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.matched_line, 5);
+	/* Only the malformed line naming alice's id was judged, so only it counts. */
+	ck_assert_uint_eq(s.outcome.bad_lines, 1);
+	q.pam_user = "carol";
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_REFUSED);
+	q.user_id = BOB_ID;
+	q.pam_user = "bob";
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_REFUSED);
+	ck_assert_uint_eq(s.outcome.bad_lines, 1);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
 Suite *allowlist_suite(void)
 {
 	Suite *s = suite_create("allowlist");
@@ -498,6 +542,8 @@ Suite *allowlist_suite(void)
 	TCase *big = tcase_create("large");
 
 	tcase_add_test(lines, test_example_file);
+	tcase_add_test(lines, test_cr_inside_account_list);
+	tcase_add_test(lines, test_only_grants);
 	tcase_add_test(lines, test_example_denies);
 	tcase_add_test(lines, test_case_insensitive_id);
 	tcase_add_test(lines, test_account_list_exact);
