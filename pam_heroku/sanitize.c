@@ -15,8 +15,7 @@
 
 #include "sanitize.h"
 
-/* Length of the UTF-8 sequence starting at s (at most left bytes), or 0 if invalid. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t left)
+size_t sanitize_utf8_length(const unsigned char *s, size_t left)
 {
 	uint32_t code;
 	size_t len;
@@ -68,7 +67,7 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 	if (limit > dst_size - 1)
 		limit = dst_size - 1;
 	for (size_t i = 0; src != NULL && i < src_len;) {
-		size_t len = utf8_sequence_length(in + i, src_len - i);
+		size_t len = sanitize_utf8_length(in + i, src_len - i);
 
 		if (len == 0) {
 			i++;        /* drop one invalid byte and resynchronise */

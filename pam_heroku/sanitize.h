@@ -23,6 +23,13 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 		     size_t max_bytes);
 
 /*
+ * Length of the valid UTF-8 sequence (RFC 3629: no overlong form, no
+ * surrogate, nothing above U+10FFFF) starting at s, at most left >= 1
+ * bytes; 0 when it is not one.
+ */
+size_t sanitize_utf8_length(const unsigned char *s, size_t left);
+
+/*
  * A name that may hold anything (a PAM user as typed) as one safe word for a
  * log line: sanitize_text, then blanks shown as '?', and "-" when nothing
  * is left.  dst_size >= 2.

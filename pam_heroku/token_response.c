@@ -152,39 +152,6 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 	return PH_OK;
 }
 
-/* Length of the UTF-8 sequence at p (RFC 3629: no overlong form, no
- * surrogate, nothing above U+10FFFF), or 0 when it is not one. */
-static size_t utf8_sequence_len(const unsigned char *p, size_t avail)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (avail < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /*
  * What cJSON lets through and a C string cannot carry: JSON text must be
  * UTF-8 (RFC 8259 8.1), which cJSON does not check, and a \u0000 escape
@@ -205,7 +172,7 @@ static bool is_plain_json_text(const char *body, size_t body_len)
 			i += 2;         /* the escaped character is never a string end */
 			continue;
 		}
-		len = utf8_sequence_len(p + i, body_len - i);
+		len = sanitize_utf8_length(p + i, body_len - i);
 		if (len == 0)
 			return false;
 		i += len;
