@@ -18,11 +18,6 @@
 #include "secret.h"
 #include "token_request.h"
 
-static const char *or_dash(const char *text)
-{
-	return text[0] ? text : "-";
-}
-
 /* The debug flag's line: what was asked and what came back, never a secret. */
 static void log_exchange(const struct settings *settings, const struct ph_log *log,
 			 const struct login_outcome *outcome, size_t body_len)
@@ -34,8 +29,8 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 		"request_id=%s ratelimit_remaining=%s body_bytes=%zu",
 		settings->api_url, settings_grant_name(outcome->grant),
 		settings->client_secret ? "set" : "none", settings->proxy ? "set" : "none",
-		outcome->status, or_dash(outcome->request_id),
-		or_dash(outcome->ratelimit_remaining), body_len);
+		outcome->status, ph_or_dash(outcome->request_id),
+		ph_or_dash(outcome->ratelimit_remaining), body_len);
 }
 
 /* POST the credential and judge the answer into outcome->response. */

@@ -74,11 +74,6 @@ static void attempt_init(struct attempt *attempt, pam_handle_t *pamh)
 	strcpy(attempt->user, "-");
 }
 
-static const char *or_dash(const char *text)
-{
-	return text[0] ? text : "-";
-}
-
 static const char *outcome_word(enum phase phase, enum ph_result result)
 {
 	return phase == PHASE_ACCOUNT && result != PH_OK ? "denied" : ph_result_outcome(result);
@@ -92,8 +87,8 @@ static int attempt_finish(struct attempt *attempt, enum phase phase, enum ph_res
 	pam_syslog(attempt->pamh, priority,
 		   "%s %s: user=%s heroku_user_id=%s request_id=%s reason=\"%s\"",
 		   phase == PHASE_AUTH ? "auth" : "account", outcome_word(phase, result),
-		   attempt->user, or_dash(attempt->heroku_user_id),
-		   or_dash(attempt->request_id), attempt->reason);
+		   attempt->user, ph_or_dash(attempt->heroku_user_id),
+		   ph_or_dash(attempt->request_id), attempt->reason);
 	return result_to_pam(phase, result);
 }
 

@@ -574,11 +574,6 @@ static enum ph_result read_credential(const struct settings *settings, char type
 /* ----------------------------------------------------------------------- */
 /* --login: the module's walk, told step by step.                           */
 
-static const char *or_dash(const char *text)
-{
-	return text[0] != '\0' ? text : "-";
-}
-
 /* The module's walk (login_decide), with the credential read here. */
 static enum ph_result login_walk(const struct options *options, struct settings *settings,
 				 struct report *report, struct login_outcome *outcome)
@@ -613,10 +608,10 @@ static void print_login(const struct settings *settings, const char *user,
 		printf("HTTP status          %ld\n", outcome->status);
 	else
 		printf("HTTP status          -\n");
-	printf("request id           %s\n", or_dash(outcome->request_id));
-	printf("ratelimit remaining  %s\n", or_dash(outcome->ratelimit_remaining));
-	printf("Heroku user id       %s\n", or_dash(response->user_id));
-	printf("session id           %s\n", or_dash(response->session_id));
+	printf("request id           %s\n", ph_or_dash(outcome->request_id));
+	printf("ratelimit remaining  %s\n", ph_or_dash(outcome->ratelimit_remaining));
+	printf("Heroku user id       %s\n", ph_or_dash(response->user_id));
+	printf("session id           %s\n", ph_or_dash(response->session_id));
 	if (outcome->matched_line != 0) {
 		snprintf(line, sizeof line, "%s:%u", settings->allowlist, outcome->matched_line);
 		print_safe(stdout, "allowlist line       ", line);

@@ -22,6 +22,11 @@ const char *ph_result_outcome(enum ph_result result)
 	return result == PH_OK ? "granted" : ph_result_name(result);
 }
 
+const char *ph_or_dash(const char *text)
+{
+	return text != NULL && text[0] != '\0' ? text : "-";
+}
+
 void ph_logf(const struct ph_log *log, int priority, const char *format, ...)
 {
 	char message[1024];

@@ -34,6 +34,9 @@ struct ph_log {
 	void *ctx;
 };
 
+/* text, or "-" when it is empty: how log and report lines show "unknown". */
+const char *ph_or_dash(const char *text);
+
 void ph_logf(const struct ph_log *log, int priority, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "secret.h"
 
 void secret_free_len(void *buffer, size_t len)
@@ -19,6 +21,21 @@ void secret_free(char *text)
 {
 	if (text != NULL)
 		secret_free_len(text, strlen(text));
+}
+
+static void wipe_json_strings(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->valuestring != NULL)
+			explicit_bzero(item->valuestring, strlen(item->valuestring));
+		wipe_json_strings(item->child);
+	}
+}
+
+void secret_json_delete(cJSON *root)
+{
+	wipe_json_strings(root);
+	cJSON_Delete(root);
 }
 
 char *secret_strdup(const char *text)

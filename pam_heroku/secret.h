@@ -18,6 +18,15 @@ void secret_free_len(void *buffer, size_t len);
 /* strdup that the caller releases with secret_free; NULL when out of memory. */
 char *secret_strdup(const char *text);
 
+struct cJSON;
+
+/*
+ * Delete a cJSON tree whose string values may hold secrets (a request body,
+ * a token response), wiping every string value first; keys are not secret.
+ * NULL is fine.
+ */
+void secret_json_delete(struct cJSON *root);
+
 /*
  * malloc, calloc, realloc, strdup and free for a library that copies
  * secrets into buffers of its own (libcurl, via curl_global_init_mem): every

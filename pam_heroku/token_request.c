@@ -16,22 +16,6 @@
 #include "secret.h"
 #include "token_request.h"
 
-/* Wipe every string value in a cJSON tree (keys are not secret). */
-static void wipe_json_strings(cJSON *item)
-{
-	for (; item != NULL; item = item->next) {
-		if (item->valuestring != NULL)
-			explicit_bzero(item->valuestring, strlen(item->valuestring));
-		wipe_json_strings(item->child);
-	}
-}
-
-static void delete_json_wiped(cJSON *root)
-{
-	wipe_json_strings(root);
-	cJSON_Delete(root);
-}
-
 /* Add object[name] = {key: value}; false when out of memory. */
 static bool add_pair(cJSON *object, const char *name, const char *key, const char *value)
 {
@@ -56,7 +40,7 @@ static cJSON *build_tree(const struct credential *credential, const char *value,
 	if (ok && client_secret != NULL)
 		ok = add_pair(root, "client", "secret", client_secret);
 	if (!ok) {
-		delete_json_wiped(root);
+		secret_json_delete(root);
 		return NULL;
 	}
 	return root;
@@ -87,6 +71,6 @@ char *token_request_body(const struct credential *credential, const char *client
 		secret_free_len(body, capacity);
 		body = NULL;
 	}
-	delete_json_wiped(root);
+	secret_json_delete(root);
 	return body;
 }

@@ -45,15 +45,6 @@ static bool is_session_id(const char *text)
 	return true;
 }
 
-static void wipe_json_strings(cJSON *item)
-{
-	for (; item != NULL; item = item->next) {
-		if (item->valuestring != NULL)
-			explicit_bzero(item->valuestring, strlen(item->valuestring));
-		wipe_json_strings(item->child);
-	}
-}
-
 /*
  * object[name], insisting that it appears at most once.  *found is set to
  * the item or NULL; false when the key is duplicated.
@@ -194,8 +185,7 @@ static cJSON *parse_object(const char *body, size_t body_len)
 	while (end != NULL && end < body + body_len && isspace((unsigned char)*end))
 		end++;
 	if (!cJSON_IsObject(root) || end != body + body_len) {
-		wipe_json_strings(root);
-		cJSON_Delete(root);
+		secret_json_delete(root);
 		return NULL;
 	}
 	return root;
@@ -223,8 +213,7 @@ static enum ph_result parse_success(const char *body, size_t body_len, bool want
 		result = read_session(root, response, reason);
 	if (result == PH_OK && want_access_token)
 		result = read_access_token(root, response, reason);
-	wipe_json_strings(root);
-	cJSON_Delete(root);
+	secret_json_delete(root);
 	if (result != PH_OK)
 		token_response_clear(response);
 	return result;
@@ -245,8 +234,7 @@ static void read_error(const char *body, size_t body_len, struct token_response 
 	    cJSON_IsString(message))
 		sanitize_text(response->message, sizeof response->message, message->valuestring,
 			      strlen(message->valuestring), SANITIZE_MESSAGE_MAX);
-	wipe_json_strings(root);
-	cJSON_Delete(root);
+	secret_json_delete(root);
 }
 
 static bool is_refusal_status(long status)
