@@ -99,9 +99,13 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 {
 	int rc = pam_get_user(attempt->pamh, user, NULL);
 
-	if (rc != PAM_SUCCESS || *user == NULL || (*user)[0] == '\0') {
+	if (rc != PAM_SUCCESS) {
 		snprintf(attempt->reason, sizeof attempt->reason, "no user name: %s",
 			 pam_strerror(attempt->pamh, rc));
+		return PH_REFUSED;
+	}
+	if (*user == NULL || (*user)[0] == '\0') {
+		snprintf(attempt->reason, sizeof attempt->reason, "the user name is empty");
 		return PH_REFUSED;
 	}
 	sanitize_word(attempt->user, sizeof attempt->user, *user);
