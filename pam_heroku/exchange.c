@@ -214,14 +214,24 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 	SET(CURLOPT_ERRORBUFFER, error_buffer);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_URL, url);
+	/* HTTP/2 would hand the request to libnghttp2, which keeps unwiped
+	 * copies of the credential and the client secret. */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (settings->ca_file != NULL)
-		SET(CURLOPT_CAINFO, settings->ca_file);
+	/* The bytes settings_load read through the checked descriptor, instead
+	 * of the system store: the file is never reopened by name. */
+	if (settings->ca_pem != NULL) {
+		struct curl_blob ca = { .data = settings->ca_pem, .len = settings->ca_pem_len,
+					.flags = CURL_BLOB_COPY };
+
+		SET(CURLOPT_CAINFO_BLOB, &ca);
+		SET(CURLOPT_CAPATH, NULL);
+	}
 	if (settings->pinned_pubkey != NULL)
 		SET(CURLOPT_PINNEDPUBLICKEY, settings->pinned_pubkey);
 	if (ssl_ctx_set_options != NULL)

@@ -40,8 +40,13 @@ static enum ph_result exchange_credential(const struct settings *settings,
 {
 	struct exchange_reply reply;
 	enum ph_result result;
-	char *body = token_request_body(credential, settings->client_secret);
+	char *body;
 
+	if (settings->client_secret == NULL) {
+		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
+		return PH_MISCONFIGURED;
+	}
+	body = token_request_body(credential, settings->client_secret);
 	if (body == NULL) {
 		snprintf(outcome->reason, sizeof outcome->reason, "out of memory building the request");
 		return PH_UNAVAILABLE;
@@ -92,6 +97,12 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 
 	memset(outcome, 0, sizeof *outcome);
 	result = credential_parse(typed, settings->default_grant, &credential, outcome->reason);
+	if (result == PH_OK && !settings_grant_accepted(settings, credential.grant)) {
+		snprintf(outcome->reason, sizeof outcome->reason,
+			 "a %s credential, which the grants setting does not accept",
+			 settings_grant_name(credential.grant));
+		result = PH_REFUSED;
+	}
 	if (result == PH_OK) {
 		outcome->grant_known = true;
 		outcome->grant = credential.grant;
