@@ -623,9 +623,9 @@ static int run_login(const struct options *options)
 	struct settings settings;
 	struct report report;
 	enum ph_result result;
-	char user[65];
+	char user[SANITIZE_USER_FIELD_SIZE];
 
-	sanitize_word(user, sizeof user, options->login_user);
+	sanitize_field(user, sizeof user, options->login_user, strlen(options->login_user));
 	report_init(&report, options->quiet);
 	result = login_walk(options, &settings, &report, &outcome);
 	if (!options->quiet)
