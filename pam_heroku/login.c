@@ -109,6 +109,40 @@ static enum ph_result check_account_grantable(const struct settings *settings,
 	return result;
 }
 
+/* The typed text as a credential of a form the grants setting accepts. */
+static enum ph_result accept_credential(const struct settings *settings, const char *typed,
+					struct credential *credential,
+					struct login_outcome *outcome)
+{
+	enum ph_result result = credential_parse(typed, settings->default_grant, credential,
+						 outcome->reason);
+
+	if (result == PH_OK && !settings_grant_accepted(settings, credential->grant)) {
+		snprintf(outcome->reason, sizeof outcome->reason,
+			 "a %s credential, which the grants setting does not accept",
+			 settings_grant_name(credential->grant));
+		result = PH_REFUSED;
+	}
+	if (result == PH_OK) {
+		outcome->grant_known = true;
+		outcome->grant = credential->grant;
+	}
+	return result;
+}
+
+enum ph_result login_identify(const struct settings *settings, const char *typed,
+			      const struct ph_log *log, struct login_outcome *outcome)
+{
+	struct credential credential;
+	enum ph_result result;
+
+	memset(outcome, 0, sizeof *outcome);
+	result = accept_credential(settings, typed, &credential, outcome);
+	if (result == PH_OK)
+		result = exchange_credential(settings, &credential, log, outcome);
+	return result;
+}
+
 enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome)
@@ -117,18 +151,9 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
-	result = credential_parse(typed, settings->default_grant, &credential, outcome->reason);
-	if (result == PH_OK && !settings_grant_accepted(settings, credential.grant)) {
-		snprintf(outcome->reason, sizeof outcome->reason,
-			 "a %s credential, which the grants setting does not accept",
-			 settings_grant_name(credential.grant));
-		result = PH_REFUSED;
-	}
-	if (result == PH_OK) {
-		outcome->grant_known = true;
-		outcome->grant = credential.grant;
+	result = accept_credential(settings, typed, &credential, outcome);
+	if (result == PH_OK)
 		result = check_account_grantable(settings, pam_user, log, outcome->reason);
-	}
 	if (result == PH_OK)
 		result = exchange_credential(settings, &credential, log, outcome);
 	if (result == PH_OK)
