@@ -149,22 +149,27 @@ static size_t receive_body(char *data, size_t size, size_t count, void *userdata
 	return len;
 }
 
-/* "Name: value\r\n" -> sanitised value into dst when the name matches. */
+/*
+ * "Name: value\r\n" -> the value as a log field (sanitize_field) into dst
+ * when the name matches: it comes from outside and is logged as it is.
+ */
 static void capture_header(const char *line, size_t len, const char *name,
 			   char *dst, size_t dst_size)
 {
 	size_t name_len = strlen(name);
-	const char *value;
+	const char *value, *end = line + len;
 
 	if (len <= name_len || line[name_len] != ':' || strncasecmp(line, name, name_len) != 0)
 		return;
 	value = line + name_len + 1;
-	while (value < line + len && (*value == ' ' || *value == '\t'))
+	while (value < end && (*value == ' ' || *value == '\t'))
 		value++;
-	sanitize_text(dst, dst_size, value, (size_t)(line + len - value), dst_size - 1);
-	/* sanitize_text dropped the CR LF; trailing blanks go too. */
-	for (size_t end = strlen(dst); end > 0 && dst[end - 1] == ' '; end--)
-		dst[end - 1] = '\0';
+	while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
+			       end[-1] == '\t'))
+		end--;
+	sanitize_field(dst, dst_size, value, (size_t)(end - value));
+	if (strcmp(dst, "-") == 0)
+		dst[0] = '\0';     /* an empty value is "absent" */
 }
 
 static size_t receive_header(char *data, size_t size, size_t count, void *userdata)
@@ -214,14 +219,24 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 	SET(CURLOPT_ERRORBUFFER, error_buffer);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_URL, url);
+	/* HTTP/2 would hand the request to libnghttp2, which keeps unwiped
+	 * copies of the credential and the client secret. */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (settings->ca_file != NULL)
-		SET(CURLOPT_CAINFO, settings->ca_file);
+	/* The bytes settings_load read through the checked descriptor, instead
+	 * of the system store: the file is never reopened by name. */
+	if (settings->ca_pem != NULL) {
+		struct curl_blob ca = { .data = settings->ca_pem, .len = settings->ca_pem_len,
+					.flags = CURL_BLOB_COPY };
+
+		SET(CURLOPT_CAINFO_BLOB, &ca);
+		SET(CURLOPT_CAPATH, NULL);
+	}
 	if (settings->pinned_pubkey != NULL)
 		SET(CURLOPT_PINNEDPUBLICKEY, settings->pinned_pubkey);
 	if (ssl_ctx_set_options != NULL)
