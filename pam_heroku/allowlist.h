@@ -26,18 +26,31 @@ struct allowlist_query {
 	const char *user_id;    /* Heroku user id (UUID) to look for; NULL only validates */
 	const char *pam_user;   /* local account asked for */
 	bool only_grants;       /* judge only lines naming user_id; report no other line */
+	bool any_id;            /* grants when some line could grant pam_user, whatever its id */
+	/*
+	 * Optional (pam_heroku_check): called with each account name of every
+	 * well-formed line that names accounts (not for '*' lines; name is not
+	 * NUL-terminated).  Not called with only_grants.
+	 */
+	void (*each_account)(void *ctx, const char *name, size_t len);
+	void *each_account_ctx;
 };
 
 struct allowlist_outcome {
 	unsigned matched_line;  /* line that granted access, 0 when none */
 	unsigned bad_lines;     /* lines that grant nothing because they are malformed */
+	/* Of the lines judged (every line, unless only_grants): */
+	unsigned named_lines;   /* well-formed lines that grant the accounts they name */
+	unsigned any_lines;     /* well-formed lines that grant any account ('*') */
 };
 
 /*
  * Scan the file at path (checked with safe_file first).  Every malformed
  * line is reported through log (LOG_WARNING) with path:line and why.
- * PH_OK when a line grants query->pam_user to query->user_id (or, with a
- * NULL user_id, when the file could be read); PH_REFUSED when none does;
+ * PH_OK when a line grants query->pam_user to query->user_id (with any_id,
+ * when a well-formed line names pam_user or holds '*', whatever its id;
+ * with neither a user_id nor any_id, when the file could be read);
+ * PH_REFUSED when none does;
  * PH_MISCONFIGURED with reason when the file is missing, unsafe or unreadable.
  */
 enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,

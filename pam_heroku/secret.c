@@ -32,6 +32,21 @@ static void wipe_json_strings(cJSON *item)
 	}
 }
 
+bool secret_equal(const char *a, const char *b)
+{
+	size_t len;
+	unsigned char diff = 0;
+
+	if (a == NULL || b == NULL)
+		return false;
+	len = strlen(a);
+	if (strlen(b) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
 void secret_json_delete(cJSON *root)
 {
 	wipe_json_strings(root);
