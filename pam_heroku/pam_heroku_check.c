@@ -34,7 +34,6 @@
 #include "allowlist.h"
 #include "authorize.h"
 #include "credential.h"
-#include "exchange.h"
 #include "login.h"
 #include "result.h"
 #include "safe_file.h"

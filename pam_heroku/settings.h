@@ -11,6 +11,7 @@
 #define PAM_HEROKU_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "result.h"
 
@@ -46,6 +47,8 @@ struct settings {
 	enum ph_grant default_grant;
 	long timeout;               /* seconds, whole exchange */
 	char *ca_file;              /* NULL: the system store */
+	char *ca_pem;               /* ca_file's bytes, read through the checked descriptor */
+	size_t ca_pem_len;
 	char *proxy;                /* NULL: no proxy, whatever the environment says */
 	char *prompt;
 	bool export_access_token;

@@ -275,7 +275,10 @@ START_TEST(test_bad_ca_file)
 
 	snprintf(url, sizeof url, "https://127.0.0.1:%d", port);
 	settings_for(&s, url, 2);
-	s.ca_file = "/nonexistent/pam_heroku/ca.pem";
+	/* The helper gets the bytes the module read, never a name to open. */
+	s.ca_file = "/etc/pam_heroku/ca.pem";
+	s.ca_pem = "no certificate in here\n";
+	s.ca_pem_len = strlen(s.ca_pem);
 	p = post_body(&s);
 	close(fd);
 	ck_assert_msg(p.result == PH_MISCONFIGURED, "result %s (%s)", ph_result_name(p.result),

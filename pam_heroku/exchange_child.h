@@ -1,0 +1,39 @@
+/*
+ * exchange_child.h - the module's side of the exchange: start
+ * pam_heroku_exchange, hand it one request, read back one verdict.
+ *
+ * The helper's path is fixed at build time (exchange_helper_path) and is
+ * checked like every file the module trusts before it is run: every
+ * directory from / down and the program itself owned by root (or the
+ * effective uid) and writable by nobody else.  The helper runs with an empty
+ * environment, a fixed argv and only its two pipe ends; it is killed when
+ * the exchange's timeout plus EXCHANGE_CHILD_MARGIN has passed.
+ *
+ *   helper missing or untrusted                 -> PH_MISCONFIGURED
+ *   helper crashed, killed, timed out, or its
+ *   reply incomplete or malformed               -> PH_UNAVAILABLE
+ *   otherwise                                   -> the reply's verdict
+ */
+#ifndef PAM_HEROKU_EXCHANGE_CHILD_H
+#define PAM_HEROKU_EXCHANGE_CHILD_H
+
+#include "credential.h"
+#include "exchange_wire.h"
+#include "result.h"
+#include "settings.h"
+
+/* Seconds past the exchange's timeout the helper gets to start and answer. */
+#define EXCHANGE_CHILD_MARGIN 3
+
+/* The helper program (exchange_path.c: fixed at build time). */
+const char *exchange_helper_path(void);
+
+/*
+ * One exchange of credential.  The reply (reason included) is filled on
+ * every path; wire_reply_clear() must be called either way.
+ */
+enum ph_result exchange_child_run(const struct settings *settings,
+				  const struct credential *credential,
+				  struct wire_reply *reply);
+
+#endif
