@@ -144,6 +144,9 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 	SET(CURLOPT_ERRORBUFFER, error_buffer);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_URL, url);
+	/* HTTP/2 would hand the request to libnghttp2 too, which keeps unwiped
+	 * copies of the credential and the client secret (in this process only,
+	 * now; one protocol is still less to reason about). */
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");

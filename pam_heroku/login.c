@@ -42,8 +42,13 @@ static enum ph_result exchange_credential(const struct settings *settings,
 					  const struct ph_log *log, struct login_outcome *outcome)
 {
 	struct wire_reply reply;
-	enum ph_result result = exchange_child_run(settings, credential, &reply);
+	enum ph_result result;
 
+	if (settings->client_secret == NULL) {
+		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
+		return PH_MISCONFIGURED;
+	}
+	result = exchange_child_run(settings, credential, &reply);
 	outcome->status = reply.status;
 	snprintf(outcome->reason, sizeof outcome->reason, "%s", reply.reason);
 	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
@@ -88,6 +93,12 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 
 	memset(outcome, 0, sizeof *outcome);
 	result = credential_parse(typed, settings->default_grant, &credential, outcome->reason);
+	if (result == PH_OK && !settings_grant_accepted(settings, credential.grant)) {
+		snprintf(outcome->reason, sizeof outcome->reason,
+			 "a %s credential, which the grants setting does not accept",
+			 settings_grant_name(credential.grant));
+		result = PH_REFUSED;
+	}
 	if (result == PH_OK) {
 		outcome->grant_known = true;
 		outcome->grant = credential.grant;

@@ -51,9 +51,6 @@
 /* Room for "refresh:" + the longest credential + one byte that proves it too long. */
 #define TYPED_MAX (CREDENTIAL_MAX_LEN + 64)
 
-/* A CA bundle larger than this is not read for the PEM check. */
-#define CA_FILE_CHECK_MAX (16 * 1024 * 1024)
-
 /*
  * The PAM return code pam_sm_authenticate gives for each verdict.  This
  * mirrors result_to_pam() in pam_heroku.c (the results table of
@@ -249,22 +246,12 @@ static void options_free(struct options *options)
  * libcurl refuses a CA file with no certificate in it (CURLE_SSL_CACERT_BADFILE),
  * and the module then answers PAM_SERVICE_ERR at every login: say so now.
  */
-static void check_ca_file_content(const char *path, struct report *report)
+static void check_ca_file_content(const struct settings *settings, struct report *report)
 {
-	char reason[PH_REASON_MAX];
-	size_t len = 0;
-	char *text = NULL;
-
-	if (safe_file_read(path, SAFE_FILE_PUBLIC, CA_FILE_CHECK_MAX, &text, &len, NULL,
-			   reason) != PH_OK) {
-		ph_logf(&report->log, LOG_ERR, "configuration error: %s", reason);
-		return;
-	}
 	/* "-----BEGIN CERTIFICATE-----" or OpenSSL's "... TRUSTED CERTIFICATE-----" */
-	if (memmem(text, len, "CERTIFICATE-----", 16) == NULL)
+	if (memmem(settings->ca_pem, settings->ca_pem_len, "CERTIFICATE-----", 16) == NULL)
 		ph_logf(&report->log, LOG_ERR, "configuration error: ca_file %s holds no PEM "
-			"certificate; libcurl would refuse it at every login", path);
-	secret_free_len(text, len + 1);
+			"certificate; libcurl would refuse it at every login", settings->ca_file);
 }
 
 static void note_not_root(const struct report *report)
@@ -305,10 +292,14 @@ static void print_settings(const struct settings *settings, const struct options
 		print_safe(stdout, "client secret        set, from ", settings->client_secret_file);
 	else
 		printf("client secret        %s\n", settings->client_secret != NULL
-		       ? "set, in the config file" : "none (the request carries no client secret)");
+		       ? "set, in the config file" : "none (a configuration error)");
 	print_safe(stdout, "allowlist            ", settings->allowlist);
 	printf("allowlist lines      %u malformed (they grant nothing)\n", allowlist->bad_lines);
 	printf("default_grant        %s\n", settings_grant_name(settings->default_grant));
+	printf("grants               %s%s%s\n",
+	       settings_grant_accepted(settings, PH_GRANT_AUTHORIZATION_CODE) ? "authorization_code" : "",
+	       settings->grants == SETTINGS_GRANTS_ALL ? "," : "",
+	       settings_grant_accepted(settings, PH_GRANT_REFRESH_TOKEN) ? "refresh_token" : "");
 	printf("timeout              %ld s\n", settings->timeout);
 	if (settings->ca_file != NULL)
 		print_safe(stdout, "ca_file              ", settings->ca_file);
@@ -372,10 +363,10 @@ static enum ph_result load_and_check(struct settings *settings, const struct opt
 		snprintf(reason, PH_REASON_MAX, "%s", scan_reason);
 		result = PH_MISCONFIGURED;
 	}
-	if (result == PH_OK && settings->ca_file != NULL) {
+	if (result == PH_OK && settings->ca_pem != NULL) {
 		unsigned before = report->errors;
 
-		check_ca_file_content(settings->ca_file, report);
+		check_ca_file_content(settings, report);
 		if (report->errors != before) {
 			snprintf(reason, PH_REASON_MAX, "ca_file %s holds no usable certificate",
 				 settings->ca_file);

@@ -157,6 +157,7 @@ enum key {
 	KEY_CLIENT_SECRET,
 	KEY_ALLOWLIST,
 	KEY_DEFAULT_GRANT,
+	KEY_GRANTS,
 	KEY_TIMEOUT,
 	KEY_CA_FILE,
 	KEY_PROXY,
@@ -259,6 +260,57 @@ static bool store_default_grant(struct settings *settings, const char *value,
 	return true;
 }
 
+static bool grant_named(const char *name, size_t len, enum ph_grant *grant)
+{
+	static const enum ph_grant all[] = { PH_GRANT_AUTHORIZATION_CODE, PH_GRANT_REFRESH_TOKEN };
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const char *known = settings_grant_name(all[i]);
+
+		if (strlen(known) == len && strncmp(known, name, len) == 0) {
+			*grant = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "authorization_code,refresh_token": each form once, blanks around commas allowed. */
+static bool store_grants(struct settings *settings, const char *value,
+			 struct problems *problems)
+{
+	unsigned grants = 0;
+	const char *item = value;
+
+	for (;;) {
+		const char *end = item + strcspn(item, ",");
+		const char *last = end;
+		enum ph_grant grant;
+
+		while (*item == ' ' || *item == '\t')
+			item++;
+		while (last > item && (last[-1] == ' ' || last[-1] == '\t'))
+			last--;
+		if (!grant_named(item, (size_t)(last - item), &grant) ||
+		    (grants & SETTINGS_GRANT_BIT(grant))) {
+			problem(problems, "grants must list authorization_code and/or refresh_token, "
+				"each once, separated by commas");
+			return false;
+		}
+		grants |= SETTINGS_GRANT_BIT(grant);
+		if (*end == '\0')
+			break;
+		item = end + 1;
+	}
+	settings->grants = grants;
+	return true;
+}
+
+bool settings_grant_accepted(const struct settings *settings, enum ph_grant grant)
+{
+	return (settings->grants & SETTINGS_GRANT_BIT(grant)) != 0;
+}
+
 static bool store_timeout(struct settings *settings, const char *value,
 			  struct problems *problems)
 {
@@ -359,6 +411,7 @@ static const struct key_spec {
 	[KEY_CLIENT_SECRET] = { "client_secret", store_client_secret, true },
 	[KEY_ALLOWLIST] = { "allowlist", store_allowlist, false },
 	[KEY_DEFAULT_GRANT] = { "default_grant", store_default_grant, false },
+	[KEY_GRANTS] = { "grants", store_grants, false },
 	[KEY_TIMEOUT] = { "timeout", store_timeout, false },
 	[KEY_CA_FILE] = { "ca_file", store_ca_file, false },
 	[KEY_PROXY] = { "proxy", store_proxy, false },
@@ -575,6 +628,32 @@ static void load_secret_file(struct settings *settings, struct problems *problem
 	secret_free_len(text, size + 1);
 }
 
+/*
+ * The CA bundle's bytes, read once through the checked descriptor: the
+ * exchange helper hands them to libcurl as CURLOPT_CAINFO_BLOB and never
+ * opens the file by name, so the file cannot be swapped while the user sits
+ * at the prompt.
+ */
+static void load_ca_file(struct settings *settings, struct problems *problems)
+{
+	char reason[PH_REASON_MAX];
+
+	if (safe_file_read(settings->ca_file, SAFE_FILE_PUBLIC, CA_FILE_MAX, &settings->ca_pem,
+			   &settings->ca_pem_len, NULL, reason) != PH_OK)
+		problem(problems, "%s", reason);
+}
+
+/* The whole configuration, once every key is stored. */
+static void check_together(const struct settings *settings, struct problems *problems)
+{
+	if (settings->client_secret == NULL && settings->client_secret_file == NULL)
+		problem(problems, "no client secret: set client_secret_file, or client_secret "
+			"in the config file (Heroku requires it in every token request)");
+	if (!settings_grant_accepted(settings, settings->default_grant))
+		problem(problems, "default_grant %s is not one of grants; set default_grant to "
+			"a form that grants lists", settings_grant_name(settings->default_grant));
+}
+
 /* A file that must exist, be safe and readable; it is opened again when used. */
 static void check_file(const char *path, enum safe_file_secrecy secrecy,
 		       struct problems *problems)
@@ -588,17 +667,6 @@ static void check_file(const char *path, enum safe_file_secrecy secrecy,
 		close(fd);
 }
 
-/* ca_file's bytes, read through the descriptor that was checked: the
- * exchange helper gets these, never the name to open again. */
-static void load_ca_file(struct settings *settings, struct problems *problems)
-{
-	char reason[PH_REASON_MAX];
-
-	if (safe_file_read(settings->ca_file, SAFE_FILE_PUBLIC, CA_FILE_MAX, &settings->ca_pem,
-			   &settings->ca_pem_len, NULL, reason) != PH_OK)
-		problem(problems, "%s", reason);
-}
-
 static bool set_defaults(struct settings *settings)
 {
 	memset(settings, 0, sizeof *settings);
@@ -607,6 +675,7 @@ static bool set_defaults(struct settings *settings)
 	settings->prompt = strdup(SETTINGS_DEFAULT_PROMPT);
 	settings->authorize_url = strdup(SETTINGS_DEFAULT_AUTHORIZE_URL);
 	settings->default_grant = PH_GRANT_AUTHORIZATION_CODE;
+	settings->grants = SETTINGS_GRANTS_ALL;
 	settings->timeout = SETTINGS_DEFAULT_TIMEOUT;
 	return settings->api_url && settings->allowlist && settings->prompt &&
 	       settings->authorize_url;
@@ -649,6 +718,7 @@ enum ph_result settings_load(struct settings *settings, int argc, const char **a
 		problem(&problems, "both client_secret and client_secret_file are set; keep one");
 	else if (settings->client_secret_file != NULL)
 		load_secret_file(settings, &problems);
+	check_together(settings, &problems);
 	if (settings->ca_file != NULL)
 		load_ca_file(settings, &problems);
 	if (settings->allowlist != NULL)
@@ -665,7 +735,8 @@ void settings_free(struct settings *settings)
 	free(settings->client_secret_file);
 	free(settings->allowlist);
 	free(settings->ca_file);
-	free(settings->ca_pem);
+	if (settings->ca_pem != NULL)
+		secret_free_len(settings->ca_pem, settings->ca_pem_len + 1);
 	free(settings->proxy);
 	free(settings->prompt);
 	free(settings->client_id);

@@ -35,16 +35,22 @@ enum ph_grant {
 /* The wire name of a grant: "authorization_code" or "refresh_token". */
 const char *settings_grant_name(enum ph_grant grant);
 
+/* A set of grants, as the grants key holds it. */
+#define SETTINGS_GRANT_BIT(grant) (1u << (unsigned)(grant))
+#define SETTINGS_GRANTS_ALL \
+	(SETTINGS_GRANT_BIT(PH_GRANT_AUTHORIZATION_CODE) | SETTINGS_GRANT_BIT(PH_GRANT_REFRESH_TOKEN))
+
 struct settings {
 	/* where they came from */
 	char *config_path;          /* the file that was read; NULL when the default was absent */
 
 	/* keys (interface.md, "Configuration") */
 	char *api_url;
-	char *client_secret;        /* secret: from client_secret or client_secret_file; may be NULL */
+	char *client_secret;        /* secret: from client_secret or client_secret_file; required */
 	char *client_secret_file;
 	char *allowlist;
 	enum ph_grant default_grant;
+	unsigned grants;            /* SETTINGS_GRANT_BIT()s of the forms accepted */
 	long timeout;               /* seconds, whole exchange */
 	char *ca_file;              /* NULL: the system store */
 	char *ca_pem;               /* ca_file's bytes, read through the checked descriptor */
@@ -70,6 +76,9 @@ struct settings {
  */
 enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
 			     const struct ph_log *log, char reason[PH_REASON_MAX]);
+
+/* Whether the grants key accepts this form of credential. */
+bool settings_grant_accepted(const struct settings *settings, enum ph_grant grant);
 
 /* Release everything, wiping the client secret. */
 void settings_free(struct settings *settings);

@@ -24,21 +24,28 @@ static bool add_pair(cJSON *object, const char *name, const char *key, const cha
 	return inner != NULL && cJSON_AddStringToObject(inner, key, value) != NULL;
 }
 
+/*
+ * Heroku's schema for this link requires grant, client and refresh_token in
+ * every request: a code grant carries an empty refresh_token object.
+ */
 static cJSON *build_tree(const struct credential *credential, const char *value,
 			 const char *client_secret)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *grant = root ? cJSON_AddObjectToObject(root, "grant") : NULL;
+	bool is_code = credential->grant == PH_GRANT_AUTHORIZATION_CODE;
 	bool ok = grant != NULL &&
 		  cJSON_AddStringToObject(grant, "type",
 					  settings_grant_name(credential->grant)) != NULL;
 
-	if (ok && credential->grant == PH_GRANT_AUTHORIZATION_CODE)
+	if (ok && is_code)
 		ok = cJSON_AddStringToObject(grant, "code", value) != NULL;
+	if (ok)
+		ok = add_pair(root, "client", "secret", client_secret);
+	if (ok && is_code)
+		ok = cJSON_AddObjectToObject(root, "refresh_token") != NULL;
 	else if (ok)
 		ok = add_pair(root, "refresh_token", "token", value);
-	if (ok && client_secret != NULL)
-		ok = add_pair(root, "client", "secret", client_secret);
 	if (!ok) {
 		secret_json_delete(root);
 		return NULL;
@@ -50,11 +57,14 @@ char *token_request_body(const struct credential *credential, const char *client
 {
 	/* token68 and a blank-free secret need no escaping beyond JSON's own;
 	 * six bytes per character covers any \uXXXX escape, plus the frame. */
-	size_t secret_len = client_secret ? strlen(client_secret) : 0;
-	size_t capacity = 6 * (credential->value_len + secret_len) + 256;
+	size_t capacity, secret_len;
 	char *value, *body;
 	cJSON *root;
 
+	if (client_secret == NULL)
+		return NULL;    /* settings_load refuses a configuration without one */
+	secret_len = strlen(client_secret);
+	capacity = 6 * (credential->value_len + secret_len) + 256;
 	value = malloc(credential->value_len + 1);
 	if (value == NULL)
 		return NULL;

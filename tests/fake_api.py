@@ -1,16 +1,24 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A fake Heroku Platform API `POST /oauth/tokens`, over HTTPS on loopback.
 
 The full contract is tests/FAKE_API.md; this docstring is the short version.
 
-    python3 tests/fake_api.py --cert server.pem --key server.key \\
-        [--host 127.0.0.1] [--port 0] --port-file PORTFILE \\
-        --record RECORD.jsonl [--verbose]
+    /usr/bin/python3 tests/fake_api.py --cert server.pem --key server.key \\
+        --client-secret-file FILE [--host 127.0.0.1] [--port 0] \\
+        --port-file PORTFILE --record RECORD.jsonl [--verbose]
 
 The port it listens on is written to PORTFILE (atomically, once listening).
 Every request is appended to RECORD.jsonl as one JSON object:
-{"method", "path", "headers", "body", "json", "request_id", "status"}.
-SIGTERM or SIGINT stop it cleanly (exit 0).
+{"method", "path", "headers", "body", "json", "schema_errors", "alpn",
+"request_id", "status"}.  SIGTERM or SIGINT stop it cleanly (exit 0).
+
+As strict as Heroku's schema: every POST /oauth/tokens is validated against
+the `create` link's request schema (tests/heroku-schema/, vendored from
+heroku/platform-api) and answered 400 `bad_request` when it is not JSON, 422
+`invalid_params` when the schema refuses it, 401 `unauthorized` when
+`client.secret` is not the first line of FILE (a file, so the secret is
+never on a command line); only then does the credential choose the
+answer.
 
 The answer is chosen by the credential: `grant.code` for the
 authorization_code grant, `refresh_token.token` for the refresh_token grant.
@@ -50,7 +58,8 @@ To add a hostile behaviour, add a row to BEHAVIOURS. A row returns a Response;
 one that must misbehave on the wire (dribble bytes, close mid-body, ...) can
 subclass Response and override `deliver`.
 
-Python 3 standard library only.
+Python 3 standard library and Debian's python3-jsonschema: run it with
+/usr/bin/python3 (the pyenv python3 on PATH has no jsonschema).
 """
 
 import argparse
@@ -70,6 +79,8 @@ import sys
 import threading
 import time
 import uuid
+
+import jsonschema  # Debian's python3-jsonschema: run under /usr/bin/python3
 
 # --------------------------------------------------------------------------
 # Fixed data of the behaviour table.
@@ -117,6 +128,28 @@ OVERSIZED_BYTES = 100 * 1024
 MAX_REQUEST_BODY = 1024 * 1024
 REDIRECT_PATH = "/redirected/oauth/tokens"
 TOKEN_PATH = "/oauth/tokens"
+
+# Heroku's request schema for POST /oauth/tokens (tests/heroku-schema/).
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.realpath(__file__)),
+                           "heroku-schema", "oauth-token-create.json")
+
+
+def request_validator():
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        schema = json.load(f)
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(schema)
+
+
+def schema_errors(validator, parsed):
+    """What Heroku's schema says against a parsed body, as short texts that
+    name the place, never the value (the body holds secrets)."""
+    errors = []
+    for e in validator.iter_errors(parsed):
+        where = "/".join(str(p) for p in e.absolute_path) or "(body)"
+        errors.append(f"{where}: {e.validator} {e.validator_value!r}")
+    return sorted(errors)
+
 
 # Namespace for the deterministic ids in a 201 body (any fixed UUID will do).
 ID_NAMESPACE = uuid.UUID("5e551010-0000-4000-8000-00000000fa4e")
@@ -624,9 +657,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raw = self.rfile.read(int(length or 0))
             try:
                 parsed = json.loads(raw)
+                is_json = True
             except (ValueError, RecursionError):  # not JSON, or absurdly deep
-                parsed = None
-            response = self.route(parsed)
+                parsed, is_json = None, False
+            response = self.route(parsed, is_json)
 
         self.answer(request_id, response, raw, parsed)
 
@@ -634,7 +668,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = do_GET = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = \
         do_HEAD = dispatch
 
-    def route(self, parsed):
+    def route(self, parsed, is_json):
         path = self.path.split("?", 1)[0]
         req = Request(parsed, self.server.public_host,
                       self.server.server_address[1])
@@ -644,8 +678,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # GET too, because clients turn a followed 301/302 POST into GET.
             return success()(req)
         if path == TOKEN_PATH and self.command == "POST":
-            return behaviour_for(req.credential)(req)
+            return self.strict(parsed, is_json) or behaviour_for(req.credential)(req)
         return error(404)
+
+    def strict(self, parsed, is_json):
+        """Heroku's refusal of a request its schema or its client check
+        refuses; None when the request may go on to the behaviour table."""
+        if not is_json:
+            return error(400, {"id": "bad_request",
+                               "message": "Request body must be JSON."})
+        self.schema_errors = schema_errors(self.server.validator, parsed)
+        if self.schema_errors:
+            return error(422, {"id": "invalid_params",
+                               "message": "Invalid params: "
+                               + "; ".join(self.schema_errors)})
+        client = parsed.get("client") or {}
+        if client.get("secret") != self.server.client_secret:
+            return error(401, {"id": "unauthorized",
+                               "message": "Invalid OAuth client secret."})
+        return None
 
     def answer(self, request_id, response, raw, parsed):
         # Record before sending, so a test that has its answer can already
@@ -656,6 +707,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "headers": dict(self.headers.items()) if self.headers else {},
             "body": raw.decode("utf-8", errors="replace"),
             "json": parsed,
+            "schema_errors": getattr(self, "schema_errors", None),
+            "alpn": self.alpn(),
             "request_id": request_id,
             "status": response.status,
         })
@@ -666,6 +719,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              head_only=self.command == "HEAD")
         except OSError as e:  # the client gave up (e.g. its timeout hit)
             self.log_message("send failed: %s", e)
+
+    def alpn(self):
+        """The protocol TLS negotiated (ALPN), None when none was."""
+        selected = getattr(self.connection, "selected_alpn_protocol", None)
+        return selected() if selected else None
 
     def send_error(self, code, message=None, explain=None):
         # Requests http.server cannot even parse (bad request line, huge
@@ -692,13 +750,16 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128     # tests open 100+ connections at once
     allow_reuse_address = True
 
-    def __init__(self, host, port, context, record_path, verbose):
+    def __init__(self, host, port, context, record_path, verbose,
+                 client_secret):
         self.address_family = socket.AF_INET6 if ":" in host \
             else socket.AF_INET
         self.public_host = host
         self.context = context
         self.record_path = record_path
         self.verbose = verbose
+        self.client_secret = client_secret
+        self.validator = request_validator()
         self.record_lock = threading.Lock()
         super().__init__((host, port), Handler)
 
@@ -747,6 +808,16 @@ def write_port_file(path, port):
     os.replace(tmp, path)
 
 
+def read_client_secret(path):
+    """The first line of the file, without its line ending and blanks, as
+    the module reads client_secret_file."""
+    with open(path, encoding="utf-8") as f:
+        secret = f.readline().strip(" \t\r\n")
+    if not secret:
+        raise SystemExit(f"fake_api: {path}: the first line (the client secret) is empty")
+    return secret
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Fake Heroku POST /oauth/tokens over HTTPS, for tests. "
@@ -762,6 +833,13 @@ def parse_args(argv):
                    help="where to write the port, once listening")
     p.add_argument("--record", required=True,
                    help="JSON-lines file to append each request to")
+    p.add_argument("--client-secret-file", required=True,
+                   help="file whose first line is the OAuth client secret every "
+                   "request must carry (anything else is answered 401)")
+    p.add_argument("--offer-h2", action="store_true",
+                   help="offer h2 before http/1.1 in TLS ALPN, so a client that "
+                   "would speak HTTP/2 is caught (the record's \"alpn\" says "
+                   "\"h2\"; the fake itself speaks only HTTP/1.1)")
     p.add_argument("--verbose", action="store_true",
                    help="log requests and TLS failures to stderr")
     return p.parse_args(argv)
@@ -777,10 +855,13 @@ def main(argv=None):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(args.cert, args.key)
+    if args.offer_h2:
+        context.set_alpn_protocols(["h2", "http/1.1"])
 
     # Absolute, so the record lands in the same file whatever the cwd.
     server = Server(args.host, args.port, context,
-                    os.path.abspath(args.record), args.verbose)
+                    os.path.abspath(args.record), args.verbose,
+                    read_client_secret(args.client_secret_file))
 
     # serve_forever() runs in this thread and shutdown() waits for it to
     # return, so the signal handler hands shutdown() to another thread.

@@ -6,7 +6,7 @@
 # the module; it is not part of pam_heroku and is not installed.
 #
 #   auth required pam_exec.so expose_authtok quiet /path/heroku-login.sh \
-#        API_URL CA_FILE ALLOWLIST
+#        API_URL CA_FILE ALLOWLIST SECRET_FILE
 #
 # pam_exec writes the typed credential to stdin (no newline) and puts the
 # PAM user in $PAM_USER.  Behaviour, as close to the module's as a shell
@@ -14,6 +14,8 @@
 #   - "code:X" or "X" is an authorization_code grant, "refresh:X" a
 #     refresh_token grant; an empty credential, one over 1024 bytes or one
 #     with any character outside the token68 set is refused with no request;
+#   - the body is the one Heroku's schema requires (grant, client with the
+#     first line of SECRET_FILE as the secret, refresh_token);
 #   - the body goes to curl on stdin (never on a command line, where ps
 #     shows it), TLS verification on, https only, no redirects, no proxy
 #     from the environment, 10 s for the whole exchange;
@@ -24,8 +26,10 @@
 # It does not export HEROKU_SESSION_ID (pam_exec cannot set the PAM
 # environment), does not cap the body at 64 KiB, and logs nothing.
 set -u
-[ $# -eq 3 ] || exit 2
+[ $# -eq 4 ] || exit 2
 api_url=$1 ca_file=$2 allowlist=$3
+IFS= read -r secret <"$4" || exit 1
+case $secret in '' | *[!A-Za-z0-9._~+/=-]*) exit 1 ;; esac
 user=${PAM_USER:-}
 [ -n "$user" ] || exit 1
 
@@ -41,9 +45,9 @@ case $cred in
 esac
 [ ${#cred} -le 1024 ] || exit 1
 if [ "$grant" = refresh_token ]; then
-	body=$(printf '{"grant":{"type":"refresh_token"},"refresh_token":{"token":"%s"}}' "$cred")
+	body=$(printf '{"grant":{"type":"refresh_token"},"client":{"secret":"%s"},"refresh_token":{"token":"%s"}}' "$secret" "$cred")
 else
-	body=$(printf '{"grant":{"type":"authorization_code","code":"%s"}}' "$cred")
+	body=$(printf '{"grant":{"type":"authorization_code","code":"%s"},"client":{"secret":"%s"},"refresh_token":{}}' "$cred" "$secret")
 fi
 
 # The response body, then the status on a line of its own.

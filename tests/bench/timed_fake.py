@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The project's fake API (tests/fake_api.py), with a stopwatch on its side.
 
     python3 tests/bench/timed_fake.py --timings FILE [--split-writes]

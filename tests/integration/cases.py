@@ -186,11 +186,47 @@ def code_prefix_wins_over_default_grant_refresh(t):
 
 
 @case
-def no_client_secret_leaves_client_out(t):
+def no_client_secret_is_service_err(t):
+    # Heroku's schema requires client in every request: without a secret
+    # the configuration is invalid and nothing is sent.
+    t.config(client_secret_file=None)
+    misconfigured(t, request_id="-")
+    misconfigured(t, credential="refresh:ok-alice", request_id="-")
+
+
+@case
+def code_grant_body_is_heroku_schema_valid(t):
+    # The fake answers 422 to a body Heroku's schema refuses: a code grant
+    # must carry client and an empty refresh_token object too.
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.check(r.records[0].get("schema_errors") == [], "the fake did not validate the body")
     t.expect_body(r, "authorization_code", "ok-alice", exact_text=True)
     r = login_granted(t, "alice", "refresh:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "refresh_token", "ok-alice", exact_text=True)
+
+
+@case
+def wrong_client_secret_is_auth_err(t):
+    t.config(client_secret="not-the-fakes-secret-3Xq")
+    r = login_fails(t, "alice", "ok-alice", "PAM_AUTH_ERR", 1)
+    t.expect_body(r, "authorization_code", "ok-alice", secret="not-the-fakes-secret-3Xq")
+
+
+@case
+def grants_without_refresh_token_refuses_refresh_locally(t):
+    t.config(grants="authorization_code")
+    r = login_fails(t, "alice", "refresh:ok-alice", "PAM_AUTH_ERR", 0, request_id="-")
+    t.expect_logged(r, r"refresh_token credential, which the grants setting does not accept",
+                    "the grants refusal")
+    login_granted(t, "alice", "code:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+@case
+def grants_without_authorization_code_refuses_codes_locally(t):
+    t.config(grants="refresh_token", default_grant="refresh_token")
+    login_fails(t, "alice", "code:ok-alice", "PAM_AUTH_ERR", 0, request_id="-")
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_body(r, "refresh_token", "ok-alice")
 
 
 @case
@@ -746,7 +782,7 @@ def client_secret_on_module_line_is_service_err(t):
 
 @case
 def client_secret_in_config_file_is_sent(t):
-    secret = "file-secret-Q7w9ZpL"
+    secret = t.suite.client_secret
     t.config(client_secret=secret)
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "authorization_code", "ok-alice", secret=secret, exact_text=True)
@@ -756,8 +792,7 @@ def client_secret_in_config_file_is_sent(t):
 
 @case
 def client_secret_file_is_sent(t):
-    secret = "secret-file-Xy3b8Rr"
-    t.suite.add_secret(secret, "client secret file's secret")
+    secret = t.suite.client_secret
     path = t.write("client-secret", f"{secret}\nsecond line is not the secret\n", 0o600)
     t.config(client_secret_file=path)
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
@@ -769,10 +804,10 @@ def client_secret_file_is_sent(t):
 @case
 def client_secret_file_on_module_line_is_allowed(t):
     # Only client_secret itself is refused on the module line.
-    secret = "module-line-file-secret-2Wq"
-    t.suite.add_secret(secret, "secret of the file named on the module line")
+    secret = t.suite.client_secret
     path = t.write("client-secret", f"{secret}\n", 0o600)
-    t.service(auth_args=f"client_secret_file={path}")
+    t.config(client_secret_file=t.path("no-such-secret"))  # the module line wins
+    t.service(auth_args=f"client_secret_file={path}", account_args=f"client_secret_file={path}")
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "authorization_code", "ok-alice", secret=secret)
 
@@ -831,6 +866,12 @@ for _name, _keys in {
     "timeout_121": {"timeout": "121"},
     "timeout_not_a_number": {"timeout": "ten"},
     "default_grant_password": {"default_grant": "password"},
+    "grants_password": {"grants": "authorization_code,password"},
+    "grants_empty_item": {"grants": "authorization_code,"},
+    "grants_twice": {"grants": "refresh_token,refresh_token"},
+    "default_grant_not_in_grants": {"grants": "authorization_code",
+                                    "default_grant": "refresh_token"},
+    "default_default_grant_not_in_grants": {"grants": "refresh_token"},
     "export_access_token_maybe": {"export_access_token": "maybe"},
 }.items():
     def _bad_value(t, keys=_keys):
@@ -860,8 +901,10 @@ def default_config_file_may_be_absent(t):
         t.skip(f"{default} exists on this machine")
     t.service(config=False,
               auth_args=f"api_url={t.fake.url} ca_file={t.suite.ca} "
-                        f"allowlist={t.allowlist}",
-              account_args=f"allowlist={t.allowlist}")
+                        f"allowlist={t.allowlist} "
+                        f"client_secret_file={t.suite.client_secret_file}",
+              account_args=f"allowlist={t.allowlist} "
+                           f"client_secret_file={t.suite.client_secret_file}")
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
@@ -869,13 +912,13 @@ def default_config_file_may_be_absent(t):
 def debug_flag_changes_no_result(t):
     # With a client secret and an exported token in play, so that the
     # whole-run syslog scan sees that debug logs none of them either.
-    t.config(client_secret="debug-case-secret-R4v", export_access_token="yes")
+    t.config(client_secret=t.suite.client_secret, export_access_token="yes")
     t.service(auth_args="debug", account_args="debug")
     r = t.login("alice", "ok-alice")
     t.expect_auth(r, "PAM_SUCCESS")
     t.expect(r, "account", "PAM_SUCCESS")
     t.expect_summary(r, "alice", ALICE_ID)
-    t.expect_body(r, "authorization_code", "ok-alice", secret="debug-case-secret-R4v")
+    t.expect_body(r, "authorization_code", "ok-alice")
     t.expect_env(r, {"HEROKU_API_KEY": t.suite.fake_api.token_for("access", "ok-alice")})
     login_fails(t, "alice", "reject-401", "PAM_AUTH_ERR", 1)
     login_fails(t, "alice", "ok-alice-badsession", "PAM_AUTHINFO_UNAVAIL", 1,

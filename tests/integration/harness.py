@@ -29,6 +29,7 @@ import json
 import os
 import queue
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -187,6 +188,7 @@ class Fake:
         self.log = open(os.path.join(self.dir, "stderr"), "wb")
         self.proc = subprocess.Popen(
             [suite.python3, suite.fake_script, "--cert", cert, "--key", key,
+             "--client-secret-file", suite.client_secret_file, "--offer-h2",
              "--host", "127.0.0.1", "--port", "0",
              "--port-file", self.port_file, "--record", self.record],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
@@ -473,6 +475,16 @@ class Suite:
         self.ca = self.cert("ca.pem")
         self.other_ca = self.cert("other-ca.pem")
 
+        # The OAuth client secret every fake expects and every default config
+        # names (client_secret_file): fresh for each run, so the whole-run
+        # scans look for it too.
+        self.client_secret = "fake-client-secret-" + secrets.token_hex(12)
+        self.add_secret(self.client_secret, "the suite's client secret")
+        self.client_secret_file = os.path.join(self.tmp, "client-secret")
+        fd = os.open(self.client_secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(self.client_secret + "\n")
+
         # A port nobody listens on: bound for the whole run, never listening,
         # so connecting to it is refused and no one else can take it.
         self.closed_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -644,7 +656,10 @@ class Case:
             "ca_file": self.suite.ca,
             "allowlist": self.allowlist,
             "timeout": "10",
+            "client_secret_file": self.suite.client_secret_file,
         }
+        if keys.get("client_secret") is not None:
+            del values["client_secret_file"]    # the module refuses both
         values.update(keys)
         lines = ["# pam_heroku test configuration", ""]
         for key, value in values.items():
@@ -819,11 +834,16 @@ class Case:
         return " | ".join(lines) + (f" | ({more} more)" if more > 0 else "")
 
     def check_request_shape(self, rec):
+        if rec.get("alpn") != "http/1.1":
+            self.fail(f"the request went over ALPN {rec.get('alpn')!r}, expected "
+                      f"'http/1.1' (the module must speak HTTP/1.1 only)")
         if rec.get("method") != "POST":
             self.fail(f"the fake got method {rec.get('method')!r} (path "
                       f"{rec.get('path')!r}), expected POST")
         if rec.get("path") != "/oauth/tokens":
             self.fail(f"the fake got path {rec.get('path')!r}, expected /oauth/tokens")
+        if rec.get("schema_errors"):
+            self.fail(f"Heroku's schema refuses the request body: {rec['schema_errors']}")
         headers = {k.lower(): v for k, v in (rec.get("headers") or {}).items()}
         want = {"accept": ACCEPT, "content-type": CONTENT_TYPE,
                 "user-agent": f"pam_heroku/{self.suite.version}"}
@@ -872,17 +892,18 @@ class Case:
                       f"{paths}, expected {count}")
 
     def expect_body(self, run, grant, value, secret=None, index=0, exact_text=False):
-        """The request's JSON is exactly the interface's body."""
+        """The request's JSON is exactly the interface's body (secret: the
+        client secret expected, by default the suite's)."""
         if len(run.records) <= index:
             self.fail(f"{run.label}: no request {index + 1} reached the fake")
         rec = run.records[index]
+        client = {"secret": secret if secret is not None else self.suite.client_secret}
         if grant == "authorization_code":
-            want = {"grant": {"type": "authorization_code", "code": value}}
+            want = {"grant": {"type": "authorization_code", "code": value},
+                    "client": client, "refresh_token": {}}
         else:
-            want = {"grant": {"type": "refresh_token"},
+            want = {"grant": {"type": "refresh_token"}, "client": client,
                     "refresh_token": {"token": value}}
-        if secret is not None:
-            want["client"] = {"secret": secret}
         if rec.get("json") != want:
             shape = _shape(rec.get("json"))
             self.fail(f"{run.label}: request body differs from the interface's "

@@ -275,9 +275,9 @@ START_TEST(test_bad_ca_file)
 
 	snprintf(url, sizeof url, "https://127.0.0.1:%d", port);
 	settings_for(&s, url, 2);
-	/* The helper gets the bytes the module read, never a name to open. */
-	s.ca_file = "/etc/pam_heroku/ca.pem";
-	s.ca_pem = "no certificate in here\n";
+	/* CA bytes with no certificate in them (settings_load read them). */
+	s.ca_file = "/etc/pam_heroku-test/ca.pem";
+	s.ca_pem = "not a PEM certificate\n";
 	s.ca_pem_len = strlen(s.ca_pem);
 	p = post_body(&s);
 	close(fd);

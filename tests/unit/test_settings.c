@@ -25,6 +25,7 @@
 struct conf {
 	char dir[PATH_MAX];
 	char allow[PATH_MAX];               /* a safe allowlist */
+	char secret[PATH_MAX];              /* a safe client secret file (the secret is required) */
 	char path[PATH_MAX];                /* the config file */
 	char config_arg[PATH_MAX + 16];     /* "config=<path>" */
 	const char *argv[16];
@@ -41,25 +42,26 @@ static void conf_init(struct conf *c)
 	unit_tmpdir(c->dir);
 	unit_write_text(c->allow, c->dir, "pam_heroku.allow",
 			"01234567-89ab-cdef-0123-456789abcdef alice\n", 0644);
+	unit_write_text(c->secret, c->dir, "default-secret", SECRET "\n", 0600);
 	unit_path(c->path, c->dir, "pam_heroku.conf");
 	snprintf(c->config_arg, sizeof c->config_arg, "config=%s", c->path);
 }
 
-/* The config file: the allowlist line, then body. */
+/*
+ * The config file: the allowlist line, the client_secret_file line (unless
+ * body is about the client secret itself), then body.
+ */
 static void conf_write(struct conf *c, const char *body, mode_t mode)
 {
-	static const char key[] = "allowlist = ";
-	size_t allow_len = strlen(c->allow);
-	size_t body_len = strlen(body);
-	size_t len = sizeof key - 1 + allow_len + 1 + body_len;
+	bool own_secret = strstr(body, "client_secret") != NULL;
+	size_t len = strlen(c->allow) + strlen(c->secret) + strlen(body) + 64;
 	char *text = malloc(len);
 
 	ck_assert_ptr_nonnull(text);
-	memcpy(text, key, sizeof key - 1);
-	memcpy(text + sizeof key - 1, c->allow, allow_len);
-	text[sizeof key - 1 + allow_len] = '\n';
-	memcpy(text + sizeof key + allow_len, body, body_len);
-	unit_write_file(c->path, c->dir, "pam_heroku.conf", text, len, mode);
+	snprintf(text, len, "allowlist = %s\n%s%s%s%s", c->allow,
+		 own_secret ? "" : "client_secret_file = ", own_secret ? "" : c->secret,
+		 own_secret ? "" : "\n", body);
+	unit_write_file(c->path, c->dir, "pam_heroku.conf", text, strlen(text), mode);
 	free(text);
 }
 
@@ -141,8 +143,9 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.s.prompt, "Heroku grant code or refresh token: ");
 	ck_assert(!c.s.export_access_token);
 	ck_assert_str_eq(c.s.authorize_url, "https://id.heroku.com/oauth/authorize");
-	ck_assert_ptr_null(c.s.client_secret);
-	ck_assert_ptr_null(c.s.client_secret_file);
+	ck_assert_str_eq(c.s.client_secret, SECRET);
+	ck_assert_str_eq(c.s.client_secret_file, c.secret);
+	ck_assert_int_eq(c.s.grants, SETTINGS_GRANTS_ALL);
 	ck_assert_ptr_null(c.s.ca_file);
 	ck_assert_ptr_null(c.s.proxy);
 	ck_assert_ptr_null(c.s.client_id);
@@ -176,8 +179,8 @@ END_TEST
 START_TEST(test_default_config_absent_is_fine)
 {
 	struct conf c;
-	char allow_arg[PATH_MAX + 16];
-	const char *argv[2];
+	char allow_arg[PATH_MAX + 16], secret_arg[PATH_MAX + 32];
+	const char *argv[3];
 
 	if (access(SETTINGS_DEFAULT_CONFIG, F_OK) == 0) {
 		printf("SKIP: test_default_config_absent_is_fine needs %s to be absent\n",
@@ -187,10 +190,12 @@ START_TEST(test_default_config_absent_is_fine)
 	}
 	conf_init(&c);
 	snprintf(allow_arg, sizeof allow_arg, "allowlist=%s", c.allow);
+	snprintf(secret_arg, sizeof secret_arg, "client_secret_file=%s", c.secret);
 	argv[0] = allow_arg;
-	argv[1] = NULL;
+	argv[1] = secret_arg;
+	argv[2] = NULL;
 	unit_log_init(&c.log);
-	c.result = settings_load(&c.s, 1, argv, &c.log.sink, c.reason);
+	c.result = settings_load(&c.s, 2, argv, &c.log.sink, c.reason);
 	expect_ok(&c, "no config file at all");
 	ck_assert_ptr_null(c.s.config_path);
 	ck_assert_str_eq(c.s.allowlist, c.allow);
@@ -383,12 +388,13 @@ END_TEST
 START_TEST(test_allowlist_on_module_line)
 {
 	struct conf c;
-	char arg[PATH_MAX + 16];
+	char arg[PATH_MAX + 16], secret_arg[PATH_MAX + 32];
 
 	conf_init(&c);
 	conf_write_raw(&c, "timeout = 3\n", 0644);
 	snprintf(arg, sizeof arg, "allowlist=%s", c.allow);
-	conf_load(&c, arg, NULL);
+	snprintf(secret_arg, sizeof secret_arg, "client_secret_file=%s", c.secret);
+	conf_load(&c, arg, secret_arg, NULL);
 	expect_ok(&c, "allowlist= on module line");
 	ck_assert_str_eq(c.s.allowlist, c.allow);
 	ck_assert_int_eq(c.s.timeout, 3);
@@ -464,12 +470,13 @@ END_TEST
 START_TEST(test_whole_file_crlf)
 {
 	struct conf c;
-	char text[PATH_MAX + 256];
+	char text[2 * PATH_MAX + 256];
 
 	conf_init(&c);
 	snprintf(text, sizeof text,
 		 "# pam_heroku\r\nallowlist = %s\r\n\r\napi_url = https://h.example/\r\n"
-		 "timeout = 12\r\nprompt = \"Code: \"\r\n", c.allow);
+		 "timeout = 12\r\nprompt = \"Code: \"\r\nclient_secret_file = %s\r\n",
+		 c.allow, c.secret);
 	conf_write_raw(&c, text, 0644);
 	conf_load(&c, NULL);
 	expect_ok(&c, "CRLF file");
@@ -671,6 +678,72 @@ END_TEST
 /* ------------------------------------------------------------------------
  * The client secret.
  */
+
+START_TEST(test_client_secret_required)
+{
+	/* Heroku requires client.secret in every token request. */
+	struct conf c;
+	char text[PATH_MAX + 64];
+
+	conf_init(&c);
+	snprintf(text, sizeof text, "allowlist = %s\n", c.allow);
+	conf_write_raw(&c, text, 0644);
+	conf_load(&c, NULL);
+	expect_error(&c, "no client secret", "no client_secret nor client_secret_file");
+	conf_done(&c);
+}
+END_TEST
+
+struct grants_case {
+	const char *body;
+	bool ok;
+	unsigned grants;
+	enum ph_grant default_grant;
+};
+
+#define CODE_BIT SETTINGS_GRANT_BIT(PH_GRANT_AUTHORIZATION_CODE)
+#define REFRESH_BIT SETTINGS_GRANT_BIT(PH_GRANT_REFRESH_TOKEN)
+
+static const struct grants_case grants_cases[] = {
+	{ "", true, CODE_BIT | REFRESH_BIT, PH_GRANT_AUTHORIZATION_CODE },
+	{ "grants = authorization_code,refresh_token\n", true, CODE_BIT | REFRESH_BIT,
+	  PH_GRANT_AUTHORIZATION_CODE },
+	{ "grants = refresh_token , authorization_code\n", true, CODE_BIT | REFRESH_BIT,
+	  PH_GRANT_AUTHORIZATION_CODE },
+	{ "grants = authorization_code\n", true, CODE_BIT, PH_GRANT_AUTHORIZATION_CODE },
+	{ "grants = refresh_token\ndefault_grant = refresh_token\n", true, REFRESH_BIT,
+	  PH_GRANT_REFRESH_TOKEN },
+	/* the default (or a named) default_grant must be one grants lists */
+	{ "grants = refresh_token\n", false, 0, 0 },
+	{ "grants = authorization_code\ndefault_grant = refresh_token\n", false, 0, 0 },
+	{ "grants = password\n", false, 0, 0 },
+	{ "grants = authorization_code,password\n", false, 0, 0 },
+	{ "grants = authorization_code,\n", false, 0, 0 },
+	{ "grants = ,refresh_token\n", false, 0, 0 },
+	{ "grants = refresh_token,refresh_token\n", false, 0, 0 },
+	{ "grants = authorization_code;refresh_token\n", false, 0, 0 },
+	{ "grants = Authorization_Code\n", false, 0, 0 },
+};
+
+START_TEST(test_grants)
+{
+	const struct grants_case *g = &grants_cases[_i];
+	struct conf c;
+
+	conf_init(&c);
+	conf_write(&c, g->body, 0644);
+	conf_load(&c, NULL);
+	if (g->ok) {
+		expect_ok(&c, g->body);
+		ck_assert_uint_eq(c.s.grants, g->grants);
+		ck_assert_int_eq(c.s.default_grant, g->default_grant);
+		ck_assert(settings_grant_accepted(&c.s, c.s.default_grant));
+	} else {
+		expect_error(&c, "grant", g->body);
+	}
+	conf_done(&c);
+}
+END_TEST
 
 START_TEST(test_client_secret_in_private_file)
 {
@@ -1107,6 +1180,9 @@ Suite *settings_suite(void)
 	tcase_add_test(errors, test_errors_in_file_and_module_line);
 	suite_add_tcase(s, errors);
 
+	tcase_add_test(secret, test_client_secret_required);
+	tcase_add_loop_test(secret, test_grants, 0,
+			    (int)(sizeof grants_cases / sizeof grants_cases[0]));
 	tcase_add_test(secret, test_client_secret_in_private_file);
 	tcase_add_test(secret, test_client_secret_in_readable_file);
 	tcase_add_test(secret, test_client_secret_on_module_line);

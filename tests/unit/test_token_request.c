@@ -3,8 +3,11 @@
  */
 #include "config.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -31,19 +34,28 @@ struct body_case {
 };
 
 static const struct body_case body_cases[] = {
-	{ PH_GRANT_AUTHORIZATION_CODE, "XXXX", NULL,
-	  "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"XXXX\"}}" },
 	{ PH_GRANT_AUTHORIZATION_CODE, "XXXX", "S",
-	  "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"XXXX\"},\"client\":{\"secret\":\"S\"}}" },
-	{ PH_GRANT_REFRESH_TOKEN, "XXXX", NULL,
-	  "{\"grant\":{\"type\":\"refresh_token\"},\"refresh_token\":{\"token\":\"XXXX\"}}" },
+	  "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"XXXX\"},"
+	  "\"client\":{\"secret\":\"S\"},\"refresh_token\":{}}" },
 	{ PH_GRANT_REFRESH_TOKEN, "XXXX", "S",
-	  "{\"grant\":{\"type\":\"refresh_token\"},\"refresh_token\":{\"token\":\"XXXX\"},"
-	  "\"client\":{\"secret\":\"S\"}}" },
+	  "{\"grant\":{\"type\":\"refresh_token\"},\"client\":{\"secret\":\"S\"},"
+	  "\"refresh_token\":{\"token\":\"XXXX\"}}" },
 	{ PH_GRANT_AUTHORIZATION_CODE, "a+b/c~d.e_f-g==", "01234567-89ab-cdef-0123-456789abcdef",
 	  "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"a+b/c~d.e_f-g==\"},"
-	  "\"client\":{\"secret\":\"01234567-89ab-cdef-0123-456789abcdef\"}}" },
+	  "\"client\":{\"secret\":\"01234567-89ab-cdef-0123-456789abcdef\"},"
+	  "\"refresh_token\":{}}" },
 };
+
+START_TEST(test_no_secret_no_body)
+{
+	/* Heroku requires client in every request: no secret, no request. */
+	struct credential cred = cred_of(PH_GRANT_AUTHORIZATION_CODE, "XXXX");
+
+	ck_assert_ptr_null(token_request_body(&cred, NULL));
+	cred = cred_of(PH_GRANT_REFRESH_TOKEN, "XXXX");
+	ck_assert_ptr_null(token_request_body(&cred, NULL));
+}
+END_TEST
 
 START_TEST(test_body_exact)
 {
@@ -62,7 +74,7 @@ static void check_structure(const char *body, enum ph_grant grant, const char *v
 			    const char *secret)
 {
 	cJSON *root = cJSON_Parse(body);
-	cJSON *g, *type, *item;
+	cJSON *g, *type, *item, *refresh;
 	int keys = 0;
 
 	ck_assert_msg(root != NULL, "body is not JSON");
@@ -74,31 +86,27 @@ static void check_structure(const char *body, enum ph_grant grant, const char *v
 	ck_assert(cJSON_IsObject(g));
 	type = cJSON_GetObjectItemCaseSensitive(g, "type");
 	ck_assert(cJSON_IsString(type));
+	refresh = cJSON_GetObjectItemCaseSensitive(root, "refresh_token");
+	ck_assert(cJSON_IsObject(refresh));
 	if (grant == PH_GRANT_AUTHORIZATION_CODE) {
 		ck_assert_str_eq(type->valuestring, "authorization_code");
 		item = cJSON_GetObjectItemCaseSensitive(g, "code");
 		ck_assert(cJSON_IsString(item));
 		ck_assert_str_eq(item->valuestring, value);
-		ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(root, "refresh_token"));
+		ck_assert_ptr_null(refresh->child);     /* "refresh_token":{} */
 	} else {
 		ck_assert_str_eq(type->valuestring, "refresh_token");
 		ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(g, "code"));
-		item = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(root, "refresh_token"), "token");
+		item = cJSON_GetObjectItemCaseSensitive(refresh, "token");
 		ck_assert(cJSON_IsString(item));
 		ck_assert_str_eq(item->valuestring, value);
 	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "client");
-	if (secret == NULL) {
-		ck_assert_ptr_null(item);
-		ck_assert_int_eq(keys, grant == PH_GRANT_AUTHORIZATION_CODE ? 1 : 2);
-	} else {
-		ck_assert(cJSON_IsObject(item));
-		item = cJSON_GetObjectItemCaseSensitive(item, "secret");
-		ck_assert(cJSON_IsString(item));
-		ck_assert_str_eq(item->valuestring, secret);
-		ck_assert_int_eq(keys, grant == PH_GRANT_AUTHORIZATION_CODE ? 2 : 3);
-	}
+	ck_assert(cJSON_IsObject(item));
+	item = cJSON_GetObjectItemCaseSensitive(item, "secret");
+	ck_assert(cJSON_IsString(item));
+	ck_assert_str_eq(item->valuestring, secret);
+	ck_assert_int_eq(keys, 3);
 	cJSON_Delete(root);
 }
 
@@ -141,7 +149,7 @@ START_TEST(test_secret_escaped)
 		ck_assert_ptr_nonnull(body);
 		ck_assert_str_eq(body,
 			"{\"grant\":{\"type\":\"authorization_code\",\"code\":\"XXXX\"},"
-			"\"client\":{\"secret\":\"a\\\"b\\\\c\"}}");
+			"\"client\":{\"secret\":\"a\\\"b\\\\c\"},\"refresh_token\":{}}");
 		secret_free(body);
 	}
 }
@@ -156,9 +164,10 @@ START_TEST(test_value_len_honoured)
 	cred.grant = PH_GRANT_AUTHORIZATION_CODE;
 	cred.value = "XXXXYYYY";
 	cred.value_len = 4;
-	body = token_request_body(&cred, NULL);
+	body = token_request_body(&cred, "S");
 	ck_assert_ptr_nonnull(body);
-	ck_assert_str_eq(body, "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"XXXX\"}}");
+	ck_assert_str_eq(body, "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"XXXX\"},"
+			 "\"client\":{\"secret\":\"S\"},\"refresh_token\":{}}");
 	secret_free(body);
 }
 END_TEST
@@ -171,11 +180,14 @@ START_TEST(test_from_credential_parse)
 		const char *want;
 	} rows[] = {
 		{ "code:abc", PH_GRANT_REFRESH_TOKEN,
-		  "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"abc\"}}" },
+		  "{\"grant\":{\"type\":\"authorization_code\",\"code\":\"abc\"},"
+		  "\"client\":{\"secret\":\"S\"},\"refresh_token\":{}}" },
 		{ "refresh:abc", PH_GRANT_AUTHORIZATION_CODE,
-		  "{\"grant\":{\"type\":\"refresh_token\"},\"refresh_token\":{\"token\":\"abc\"}}" },
+		  "{\"grant\":{\"type\":\"refresh_token\"},\"client\":{\"secret\":\"S\"},"
+		  "\"refresh_token\":{\"token\":\"abc\"}}" },
 		{ "abc==", PH_GRANT_REFRESH_TOKEN,
-		  "{\"grant\":{\"type\":\"refresh_token\"},\"refresh_token\":{\"token\":\"abc==\"}}" },
+		  "{\"grant\":{\"type\":\"refresh_token\"},\"client\":{\"secret\":\"S\"},"
+		  "\"refresh_token\":{\"token\":\"abc==\"}}" },
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -185,7 +197,7 @@ START_TEST(test_from_credential_parse)
 
 		ck_assert_int_eq(credential_parse(rows[i].typed, rows[i].default_grant, &cred,
 						  reason), PH_OK);
-		body = token_request_body(&cred, NULL);
+		body = token_request_body(&cred, "S");
 		ck_assert_ptr_nonnull(body);
 		ck_assert_str_eq(body, rows[i].want);
 		secret_free(body);
@@ -209,6 +221,50 @@ START_TEST(test_long_value)
 }
 END_TEST
 
+/*
+ * Both bodies, as the module builds them, checked against Heroku's own
+ * published schema for the link (tests/heroku-schema/, vendored from
+ * heroku/platform-api) by python3-jsonschema: not against a copy of our
+ * reading of it.
+ */
+static void write_body(const char *path, enum ph_grant grant)
+{
+	struct credential cred = cred_of(grant, "HRKU-AAbc_-01234567");
+	char *body = token_request_body(&cred, "01234567-89ab-cdef-0123-456789abcdef");
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(body);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(body, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	secret_free(body);
+}
+
+START_TEST(test_bodies_valid_against_heroku_schema)
+{
+	const char *srcdir = getenv("abs_top_srcdir");
+	char dir[] = "/tmp/pam_heroku-schema.XXXXXX";
+	char code[sizeof dir + 16], refresh[sizeof dir + 16], command[PATH_MAX * 2];
+	int status;
+
+	if (access("/usr/bin/python3", X_OK) != 0)
+		ck_abort_msg("/usr/bin/python3 (with python3-jsonschema) is needed");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(code, sizeof code, "%s/code.json", dir);
+	snprintf(refresh, sizeof refresh, "%s/refresh.json", dir);
+	write_body(code, PH_GRANT_AUTHORIZATION_CODE);
+	write_body(refresh, PH_GRANT_REFRESH_TOKEN);
+	snprintf(command, sizeof command,
+		 "/usr/bin/python3 '%s/tests/heroku-schema/validate.py' '%s' '%s' >&2",
+		 srcdir ? srcdir : ".", code, refresh);
+	status = system(command);
+	unlink(code);
+	unlink(refresh);
+	rmdir(dir);
+	ck_assert_msg(status == 0, "Heroku's schema refuses a body (see above): status %d", status);
+}
+END_TEST
+
 START_TEST(test_grant_names)
 {
 	ck_assert_str_eq(settings_grant_name(PH_GRANT_AUTHORIZATION_CODE), "authorization_code");
@@ -224,6 +280,8 @@ Suite *token_request_suite(void)
 
 	tcase_add_loop_test(tc, test_body_exact, 0, n);
 	tcase_add_loop_test(tc, test_body_structure, 0, n);
+	tcase_add_test(tc, test_no_secret_no_body);
+	tcase_add_test(tc, test_bodies_valid_against_heroku_schema);
 	tcase_add_test(tc, test_secret_escaped);
 	tcase_add_test(tc, test_value_len_honoured);
 	tcase_add_test(tc, test_from_credential_parse);
