@@ -196,15 +196,18 @@ static bool id_matches(const char *id, const char *wanted)
 
 /*
  * Judge one line.  NULL when well formed (or blank/comment), else why it
- * grants nothing.  *grants says whether it grants the query.
+ * grants nothing.  *grants says whether it grants the query; *accounts is
+ * the line's account list (empty for a blank or comment line).
  */
 static const char *judge_line(struct span line, const struct allowlist_query *query,
-			      const char *wanted, size_t user_len, bool *grants)
+			      const char *wanted, size_t user_len, bool *grants,
+			      struct span *accounts_out)
 {
 	struct span accounts;
 	const char *id, *why;
 
 	*grants = false;
+	*accounts_out = (struct span){ line.start, line.start };
 	line = strip_comment(line);
 	if (span_empty(line))
 		return NULL;
@@ -223,7 +226,32 @@ static const char *judge_line(struct span line, const struct allowlist_query *qu
 	why = judge_accounts(accounts, query->pam_user, user_len, grants);
 	if (why != NULL || !id_matches(id, wanted))
 		*grants = false;
+	*accounts_out = accounts;
 	return why;
+}
+
+/* Count a well-formed line by whom it grants, and name its accounts to the caller. */
+static void count_grant(struct span accounts, const struct allowlist_query *query,
+			struct allowlist_outcome *outcome)
+{
+	const char *item = accounts.start;
+
+	if (span_len(accounts) == 1 && *accounts.start == '*') {
+		outcome->any_lines++;
+		return;
+	}
+	outcome->named_lines++;
+	if (query->each_account == NULL)
+		return;
+	for (;;) {
+		const char *comma = memchr(item, ',', (size_t)(accounts.end - item));
+		struct span name = span_trim((struct span){ item, comma ? comma : accounts.end });
+
+		query->each_account(query->each_account_ctx, name.start, span_len(name));
+		if (comma == NULL)
+			return;
+		item = comma + 1;
+	}
 }
 
 static void report_bad_line(const char *path, unsigned number, const char *why,
@@ -267,6 +295,7 @@ static void scan_lines(struct scanner *s, const char *text, size_t size)
 	for (const char *start = text; start < end;) {
 		const char *newline = memchr(start, '\n', (size_t)(end - start));
 		struct span line = { start, newline ? newline : end };
+		struct span accounts;
 		bool grants;
 		const char *why;
 
@@ -275,10 +304,12 @@ static void scan_lines(struct scanner *s, const char *text, size_t size)
 			start = newline ? newline + 1 : end;
 			continue;
 		}
-		why = judge_line(line, s->query, s->wanted, s->user_len, &grants);
+		why = judge_line(line, s->query, s->wanted, s->user_len, &grants, &accounts);
 		if (why != NULL)
 			report_bad_line(s->path, s->number, why, s->log, ++s->outcome->bad_lines);
-		else if (grants && s->outcome->matched_line == 0)
+		else if (!span_empty(accounts))
+			count_grant(accounts, s->query, s->outcome);
+		if (why == NULL && grants && s->outcome->matched_line == 0)
 			s->outcome->matched_line = s->number;
 		start = newline ? newline + 1 : end;
 	}

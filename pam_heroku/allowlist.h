@@ -26,11 +26,21 @@ struct allowlist_query {
 	const char *user_id;    /* Heroku user id (UUID) to look for; NULL only validates */
 	const char *pam_user;   /* local account asked for */
 	bool only_grants;       /* judge only lines naming user_id; report no other line */
+	/*
+	 * Optional (pam_heroku_check): called with each account name of every
+	 * well-formed line that names accounts (not for '*' lines; name is not
+	 * NUL-terminated).  Not called with only_grants.
+	 */
+	void (*each_account)(void *ctx, const char *name, size_t len);
+	void *each_account_ctx;
 };
 
 struct allowlist_outcome {
 	unsigned matched_line;  /* line that granted access, 0 when none */
 	unsigned bad_lines;     /* lines that grant nothing because they are malformed */
+	/* Of the lines judged (every line, unless only_grants): */
+	unsigned named_lines;   /* well-formed lines that grant the accounts they name */
+	unsigned any_lines;     /* well-formed lines that grant any account ('*') */
 };
 
 /*

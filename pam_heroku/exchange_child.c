@@ -32,15 +32,22 @@
 /* ----------------------------------------------------------------------- */
 /* Is the helper ours?                                                      */
 
-/* Owned by root (or by the euid, for a build tree) and writable by nobody else. */
+/*
+ * Owned by root (or by the euid, for a build tree) and writable by nobody
+ * else.  A sticky directory (/tmp, where test builds live) may be writable
+ * by all: nobody but an entry's owner can rename or remove it there, and
+ * the entry below is checked in its turn.
+ */
 static bool owner_and_mode_ok(const struct stat *st, const char *path, char reason[PH_REASON_MAX])
 {
+	bool sticky_dir = S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX);
+
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
 		snprintf(reason, PH_REASON_MAX, "%s is owned by uid %lu, not by root", path,
 			 (unsigned long)st->st_uid);
 		return false;
 	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+	if (!sticky_dir && (st->st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(reason, PH_REASON_MAX, "%s is writable by group or others (mode %04o)",
 			 path, (unsigned)(st->st_mode & 07777));
 		return false;

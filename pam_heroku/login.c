@@ -84,9 +84,8 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
 	return result;
 }
 
-enum ph_result login_decide(const struct settings *settings, const char *typed,
-			    const char *pam_user, const struct ph_log *log,
-			    struct login_outcome *outcome)
+enum ph_result login_identify(const struct settings *settings, const char *typed,
+			      const struct ph_log *log, struct login_outcome *outcome)
 {
 	struct credential credential;
 	enum ph_result result;
@@ -104,6 +103,15 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 		outcome->grant = credential.grant;
 		result = exchange_credential(settings, &credential, log, outcome);
 	}
+	return result;
+}
+
+enum ph_result login_decide(const struct settings *settings, const char *typed,
+			    const char *pam_user, const struct ph_log *log,
+			    struct login_outcome *outcome)
+{
+	enum ph_result result = login_identify(settings, typed, log, outcome);
+
 	if (result == PH_OK)
 		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, false,
 					       log, &outcome->matched_line, outcome->reason);

@@ -5,7 +5,8 @@
  *   response] -> allowlist
  *
  * The module (pam_heroku.c) and pam_heroku_check --login both call this one
- * function, so the tool can never decide differently from the module.
+ * function (and --identify its first part), so the tool can never decide
+ * differently from the module.
  */
 #ifndef PAM_HEROKU_LOGIN_H
 #define PAM_HEROKU_LOGIN_H
@@ -37,6 +38,15 @@ struct login_outcome {
 enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome);
+
+/*
+ * The walk without the allowlist step, for pam_heroku_check --identify:
+ * who is the Heroku user behind typed?  PH_OK with outcome->response.user_id
+ * set when the API answered a well-formed 201.  login_decide() runs this
+ * first, so both take the very same path to the API.
+ */
+enum ph_result login_identify(const struct settings *settings, const char *typed,
+			      const struct ph_log *log, struct login_outcome *outcome);
 
 /*
  * The allowlist step alone, for the account phase: PH_OK with the line that

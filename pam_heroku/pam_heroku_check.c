@@ -1,26 +1,29 @@
 /*
- * pam_heroku_check.c - check pam_heroku's configuration, try a login, or
- * print the authorize URL, with the module's own code.
+ * pam_heroku_check.c - check pam_heroku's configuration, try a login, learn
+ * a Heroku user id, or print the authorize URL, with the module's own code.
  *
  *   pam_heroku_check [--quiet] [--config PATH] [key=value ...]
  *   pam_heroku_check [--quiet] [--config PATH] --login USER [key=value ...]
+ *   pam_heroku_check [--quiet] [--config PATH] --identify[=ACCOUNT] [key=value ...]
  *   pam_heroku_check [--quiet] [--config PATH] --authorize-url [key=value ...]
  *
  * Linked with libpamheroku_core, the same steps pam_heroku.so runs:
  * settings_load, then login_decide (credential, request, exchange, answer,
- * allowlist) for --login, and authorize_* for the URL, so what it reports is
- * what the module would do.  Their log sink prints to
+ * allowlist) for --login, its first part login_identify for --identify, and
+ * authorize_* for the URL, so what it reports is what the module would do.  Their log sink prints to
  * stderr here instead of going to syslog.  Nothing here prints the
  * credential, the client secret or a token.
  *
  * Exit status: 0 when the module would run (or the login would be granted,
- * or the URL was printed), 1 otherwise, 2 on a usage error.
+ * or the user id or the URL was printed), 1 otherwise, 2 on a usage error.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,13 @@
 
 /* Room for "refresh:" + the longest credential + one byte that proves it too long. */
 #define TYPED_MAX (CREDENTIAL_MAX_LEN + 64)
+
+/* The allowlist summary names this many accounts, then says how many more. */
+#define SHOWN_ACCOUNTS_MAX 10
+/* Distinct account names kept for the summary; beyond, they are only counted as more. */
+#define KEPT_ACCOUNTS_MAX 100000
+/* Longest account list --identify=ACCOUNT takes. */
+#define ACCOUNT_ARG_MAX 256
 
 /*
  * The PAM return code pam_sm_authenticate gives for each verdict.  This
@@ -114,12 +124,13 @@ static void report_init(struct report *report, bool quiet)
 /* ----------------------------------------------------------------------- */
 /* The command line.                                                         */
 
-enum mode { MODE_CHECK, MODE_LOGIN, MODE_AUTHORIZE_URL };
+enum mode { MODE_CHECK, MODE_LOGIN, MODE_IDENTIFY, MODE_AUTHORIZE_URL };
 
 struct options {
 	enum mode mode;
 	bool quiet;
 	const char *login_user;
+	const char *identify_account;   /* --identify=ACCOUNT, NULL without one */
 	char *config_arg;           /* "config=PATH" from --config */
 	const char **module_argv;   /* the module-line arguments, as the module gets them */
 	int module_argc;
@@ -130,16 +141,50 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: " PROGRAM " [--quiet] [--config PATH] [key=value ...]\n"
 		"       " PROGRAM " [--quiet] [--config PATH] --login USER [key=value ...]\n"
+		"       " PROGRAM " [--quiet] [--config PATH] --identify[=ACCOUNT] [key=value ...]\n"
 		"       " PROGRAM " [--quiet] [--config PATH] --authorize-url [key=value ...]\n"
 		"\n"
 		"Loads pam_heroku's settings as the module would (the config file and the\n"
 		"same key=value arguments as on the module line) and reports every problem.\n"
 		"  --config PATH     the config file (default " SETTINGS_DEFAULT_CONFIG ")\n"
 		"  --login USER      also read a credential and log USER in against the API\n"
+		"  --identify[=ACCOUNT]  read a credential, print the Heroku user id behind it\n"
+		"                    and an allowlist line that grants it ACCOUNT\n"
 		"  --authorize-url   print the URL a user opens to get a grant code\n"
 		"  --quiet           print nothing; the exit status tells\n"
-		"Exit status: 0 the module would run / login granted, 1 otherwise, 2 usage.\n"
+		"Exit status: 0 the module would run / login granted / id or URL printed,\n"
+		"1 otherwise, 2 usage.\n"
 		"See pam_heroku_check(8).\n");
+}
+
+/*
+ * What an allowlist line takes after the id: account names separated by
+ * commas (printable ASCII, no blank, no '#' which would start a comment),
+ * or '*' alone.
+ */
+static bool account_arg_valid(const char *accounts)
+{
+	size_t len = strlen(accounts);
+	bool name_empty = true;
+
+	if (len == 0 || len > ACCOUNT_ARG_MAX)
+		return false;
+	if (strcmp(accounts, "*") == 0)
+		return true;
+	for (const char *c = accounts; *c; c++) {
+		unsigned char byte = (unsigned char)*c;
+
+		if (byte == ',') {
+			if (name_empty)
+				return false;
+			name_empty = true;
+		} else if (byte <= 0x20 || byte >= 0x7f || byte == '*' || byte == '#') {
+			return false;
+		} else {
+			name_empty = false;
+		}
+	}
+	return !name_empty;
 }
 
 static void set_mode(struct options *options, enum mode mode, bool *conflict)
@@ -155,6 +200,7 @@ static int parse_options(int argc, char **argv, struct options *options)
 	static const struct option long_options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "login", required_argument, NULL, 'l' },
+		{ "identify", optional_argument, NULL, 'i' },
 		{ "authorize-url", no_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -180,6 +226,10 @@ static int parse_options(int argc, char **argv, struct options *options)
 			set_mode(options, MODE_LOGIN, &conflict);
 			options->login_user = optarg;
 			break;
+		case 'i':
+			set_mode(options, MODE_IDENTIFY, &conflict);
+			options->identify_account = optarg;
+			break;
 		case 'a':
 			set_mode(options, MODE_AUTHORIZE_URL, &conflict);
 			break;
@@ -198,7 +248,15 @@ static int parse_options(int argc, char **argv, struct options *options)
 		}
 	}
 	if (conflict) {
-		fprintf(stderr, PROGRAM ": --login and --authorize-url exclude each other\n");
+		fprintf(stderr, PROGRAM ": --login, --identify and --authorize-url exclude "
+			"each other\n");
+		return EXIT_USAGE;
+	}
+	if (options->mode == MODE_IDENTIFY && options->identify_account != NULL &&
+	    !account_arg_valid(options->identify_account)) {
+		fprintf(stderr, PROGRAM ": --identify=ACCOUNT takes what an allowlist line "
+			"takes after the id: local account names separated by commas, or '*' "
+			"alone (printable, no blank)\n");
 		return EXIT_USAGE;
 	}
 	if (options->mode == MODE_LOGIN &&
@@ -240,6 +298,132 @@ static void options_free(struct options *options)
 }
 
 /* ----------------------------------------------------------------------- */
+/* Whom the allowlist grants: its well-formed lines, by the accounts named. */
+
+/* The distinct account names the allowlist's lines grant, sorted. */
+struct account_set {
+	char **names;
+	size_t count;
+	size_t capacity;
+	bool incomplete;        /* some names were not kept (out of memory, or too many) */
+};
+
+/* strcmp for a kept name against one from the file (len bytes, not NUL-terminated). */
+static int name_compare(const char *kept, const char *name, size_t len)
+{
+	int order = strncmp(kept, name, len);
+
+	return order != 0 ? order : kept[len] != '\0';
+}
+
+/* allowlist_query.each_account: keep each distinct name once, in order. */
+static void account_set_add(void *ctx, const char *name, size_t len)
+{
+	struct account_set *set = ctx;
+	size_t low = 0, high = set->count;
+	char *copy;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		int order = name_compare(set->names[mid], name, len);
+
+		if (order == 0)
+			return;
+		if (order < 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (set->count == set->capacity) {
+		size_t capacity = set->capacity ? set->capacity * 2 : 16;
+		char **grown = capacity <= KEPT_ACCOUNTS_MAX
+			       ? realloc(set->names, capacity * sizeof *grown) : NULL;
+
+		if (grown == NULL) {
+			set->incomplete = true;
+			return;
+		}
+		set->names = grown;
+		set->capacity = capacity;
+	}
+	copy = strndup(name, len);
+	if (copy == NULL) {
+		set->incomplete = true;
+		return;
+	}
+	memmove(set->names + low + 1, set->names + low, (set->count - low) * sizeof *set->names);
+	set->names[low] = copy;
+	set->count++;
+}
+
+static void account_set_free(struct account_set *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		free(set->names[i]);
+	free(set->names);
+	memset(set, 0, sizeof *set);
+}
+
+/* What the allowlist scan of the config check found. */
+struct allowlist_report {
+	bool scanned;                   /* the file was read through */
+	struct allowlist_outcome outcome;
+	struct account_set accounts;
+};
+
+static bool grants_nobody(const struct allowlist_report *allowlist)
+{
+	return allowlist->scanned &&
+	       allowlist->outcome.named_lines + allowlist->outcome.any_lines == 0;
+}
+
+/* snprintf at text + *used, keeping what fits. */
+__attribute__((format(printf, 4, 5)))
+static void append(char *text, size_t size, size_t *used, const char *format, ...)
+{
+	va_list args;
+	int n;
+
+	va_start(args, format);
+	n = vsnprintf(text + *used, size - *used, format, args);
+	va_end(args);
+	if (n > 0)
+		*used += (size_t)n < size - *used ? (size_t)n : size - *used - 1;
+}
+
+/*
+ * "3 lines grant alice, bob, carol; 1 line grants any account (*)", or
+ * "no line grants anyone".
+ */
+static void describe_grants(const struct allowlist_report *allowlist, char *text, size_t size)
+{
+	const struct allowlist_outcome *counts = &allowlist->outcome;
+	const struct account_set *set = &allowlist->accounts;
+	size_t used = 0;
+
+	text[0] = '\0';
+	if (counts->named_lines + counts->any_lines == 0) {
+		append(text, size, &used, "no line grants anyone");
+		return;
+	}
+	if (counts->named_lines > 0) {
+		append(text, size, &used, "%u line%s ", counts->named_lines,
+		       counts->named_lines == 1 ? " grants" : "s grant");
+		for (size_t i = 0; i < set->count && i < SHOWN_ACCOUNTS_MAX; i++)
+			append(text, size, &used, "%s%s", i ? ", " : "", set->names[i]);
+		if (set->count > SHOWN_ACCOUNTS_MAX)
+			append(text, size, &used, " and %zu%s more accounts",
+			       set->count - SHOWN_ACCOUNTS_MAX, set->incomplete ? " or" : "");
+		else if (set->incomplete)
+			append(text, size, &used, " and more accounts");
+	}
+	if (counts->any_lines > 0)
+		append(text, size, &used, "%s%u line%s any account (*)",
+		       counts->named_lines ? "; " : "", counts->any_lines,
+		       counts->any_lines == 1 ? " grants" : "s grant");
+}
+
+/* ----------------------------------------------------------------------- */
 /* Checks the module makes only when it uses a file: made here up front.    */
 
 /*
@@ -274,8 +458,9 @@ static unsigned count_pins(const char *pins)
 }
 
 static void print_settings(const struct settings *settings, const struct options *options,
-			   const struct allowlist_outcome *allowlist)
+			   const struct allowlist_report *allowlist)
 {
+	char grants[2048];
 	char flags[64];
 	char *prompt = NULL;
 
@@ -294,7 +479,10 @@ static void print_settings(const struct settings *settings, const struct options
 		printf("client secret        %s\n", settings->client_secret != NULL
 		       ? "set, in the config file" : "none (a configuration error)");
 	print_safe(stdout, "allowlist            ", settings->allowlist);
-	printf("allowlist lines      %u malformed (they grant nothing)\n", allowlist->bad_lines);
+	printf("allowlist lines      %u malformed (they grant nothing)\n",
+	       allowlist->outcome.bad_lines);
+	describe_grants(allowlist, grants, sizeof grants);
+	print_safe(stdout, "allowlist grants     ", grants);
 	printf("default_grant        %s\n", settings_grant_name(settings->default_grant));
 	printf("grants               %s%s%s\n",
 	       settings_grant_accepted(settings, PH_GRANT_AUTHORIZATION_CODE) ? "authorization_code" : "",
@@ -343,11 +531,35 @@ static void print_settings(const struct settings *settings, const struct options
  * validate_allowlist, every allowlist line is judged too (--login leaves
  * that to the real scan, which reports the same lines).
  */
+/*
+ * Every allowlist line judged, and counted by whom it grants.  A file that
+ * grants nobody is a warning: the module runs, and refuses every login.
+ */
+static enum ph_result scan_allowlist(const struct settings *settings, struct report *report,
+				     struct allowlist_report *allowlist,
+				     char reason[PH_REASON_MAX])
+{
+	struct allowlist_query validate = {
+		.user_id = NULL, .pam_user = NULL,
+		.each_account = account_set_add, .each_account_ctx = &allowlist->accounts,
+	};
+
+	if (allowlist_scan(settings->allowlist, &validate, &report->log, &allowlist->outcome,
+			   reason) != PH_OK)
+		return PH_MISCONFIGURED;
+	allowlist->scanned = true;
+	if (grants_nobody(allowlist))
+		ph_logf(&report->log, LOG_WARNING, "the allowlist %s grants nobody: no line is a "
+			"Heroku user id followed by local accounts, so every login is refused "
+			"(pam_heroku_check --identify=ACCOUNT prints a line to add)",
+			settings->allowlist);
+	return PH_OK;
+}
+
 static enum ph_result load_and_check(struct settings *settings, const struct options *options,
 				     bool validate_allowlist, struct report *report,
-				     struct allowlist_outcome *allowlist, char reason[PH_REASON_MAX])
+				     struct allowlist_report *allowlist, char reason[PH_REASON_MAX])
 {
-	struct allowlist_query validate = { .user_id = NULL, .pam_user = NULL };
 	char scan_reason[PH_REASON_MAX] = "";
 	enum ph_result result;
 
@@ -356,8 +568,8 @@ static enum ph_result load_and_check(struct settings *settings, const struct opt
 			       &report->log, reason);
 	/* Every allowlist line, even when something else is wrong. */
 	if (validate_allowlist && settings->allowlist != NULL &&
-	    allowlist_scan(settings->allowlist, &validate, &report->log, allowlist,
-			   scan_reason) != PH_OK && result == PH_OK) {
+	    scan_allowlist(settings, report, allowlist, scan_reason) != PH_OK &&
+	    result == PH_OK) {
 		/* settings_load found it fine a moment ago: report what changed. */
 		ph_logf(&report->log, LOG_ERR, "configuration error: %s", scan_reason);
 		snprintf(reason, PH_REASON_MAX, "%s", scan_reason);
@@ -376,9 +588,18 @@ static enum ph_result load_and_check(struct settings *settings, const struct opt
 	return result;
 }
 
+static const char *check_verdict(enum ph_result result, const struct allowlist_report *allowlist)
+{
+	if (result != PH_OK)
+		return "the module would refuse every login (PAM_SERVICE_ERR)";
+	return grants_nobody(allowlist)
+	       ? "the module would run, but the allowlist grants nobody"
+	       : "the module would run";
+}
+
 static int run_check(const struct options *options)
 {
-	struct allowlist_outcome allowlist;
+	struct allowlist_report allowlist;
 	char reason[PH_REASON_MAX];
 	struct settings settings;
 	struct report report;
@@ -393,16 +614,16 @@ static int run_check(const struct options *options)
 		printf(PROGRAM ": %u error%s, %u warning%s: %s\n",
 		       report.errors, report.errors == 1 ? "" : "s",
 		       report.warnings, report.warnings == 1 ? "" : "s",
-		       result == PH_OK ? "the module would run"
-		       : "the module would refuse every login (PAM_SERVICE_ERR)");
+		       check_verdict(result, &allowlist));
 	}
+	account_set_free(&allowlist.accounts);
 	settings_free(&settings);
 	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
 }
 
 static int run_authorize_url(const struct options *options)
 {
-	struct allowlist_outcome allowlist;
+	struct allowlist_report allowlist;
 	char reason[PH_REASON_MAX];
 	struct settings settings;
 	struct report report;
@@ -429,6 +650,7 @@ static int run_authorize_url(const struct options *options)
 				ph_result_name(result));
 		free(url);
 	}
+	account_set_free(&allowlist.accounts);
 	settings_free(&settings);
 	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
 }
@@ -562,24 +784,46 @@ static enum ph_result read_credential(const struct settings *settings, char type
 }
 
 /* ----------------------------------------------------------------------- */
-/* --login: the module's walk, told step by step.                           */
+/* --login and --identify: the module's walk, told step by step.           */
 
-/* The module's walk (login_decide), with the credential read here. */
+/*
+ * The module's walk with the credential read here: login_decide for
+ * --login, its first part login_identify (no allowlist step) for --identify.
+ * --identify judges the allowlist's lines too: the administrator is about
+ * to add one.
+ */
 static enum ph_result login_walk(const struct options *options, struct settings *settings,
-				 struct report *report, struct login_outcome *outcome)
+				 struct report *report, struct allowlist_report *allowlist,
+				 struct login_outcome *outcome)
 {
-	struct allowlist_outcome allowlist;
+	bool identify = options->mode == MODE_IDENTIFY;
 	char typed[TYPED_MAX + 1];
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
-	result = load_and_check(settings, options, false, report, &allowlist, outcome->reason);
+	result = load_and_check(settings, options, identify, report, allowlist, outcome->reason);
 	if (result == PH_OK)
 		result = read_credential(settings, typed, outcome->reason);
 	if (result == PH_OK)
-		result = login_decide(settings, typed, options->login_user, &report->log, outcome);
+		result = identify
+			 ? login_identify(settings, typed, &report->log, outcome)
+			 : login_decide(settings, typed, options->login_user, &report->log, outcome);
 	explicit_bzero(typed, sizeof typed);
 	return result;
+}
+
+/* What the exchange itself came to: the same lines for --login and --identify. */
+static void print_exchange(const struct login_outcome *outcome)
+{
+	printf("grant                %s\n",
+	       outcome->grant_known ? settings_grant_name(outcome->grant) : "-");
+	if (outcome->status != 0)
+		printf("HTTP status          %ld\n", outcome->status);
+	else
+		printf("HTTP status          -\n");
+	printf("request id           %s\n", ph_or_dash(outcome->request_id));
+	printf("ratelimit remaining  %s\n", ph_or_dash(outcome->ratelimit_remaining));
+	printf("Heroku user id       %s\n", ph_or_dash(outcome->response.user_id));
 }
 
 static void print_login(const struct settings *settings, const char *user,
@@ -592,15 +836,7 @@ static void print_login(const struct settings *settings, const char *user,
 	printf("outcome              %s\n", ph_result_outcome(result));
 	printf("PAM result           %s\n", pam_code_name(result));
 	print_safe(stdout, "reason               ", outcome->reason);
-	printf("grant                %s\n",
-	       outcome->grant_known ? settings_grant_name(outcome->grant) : "-");
-	if (outcome->status != 0)
-		printf("HTTP status          %ld\n", outcome->status);
-	else
-		printf("HTTP status          -\n");
-	printf("request id           %s\n", ph_or_dash(outcome->request_id));
-	printf("ratelimit remaining  %s\n", ph_or_dash(outcome->ratelimit_remaining));
-	printf("Heroku user id       %s\n", ph_or_dash(response->user_id));
+	print_exchange(outcome);
 	printf("session id           %s\n", ph_or_dash(response->session_id));
 	if (outcome->matched_line != 0) {
 		snprintf(line, sizeof line, "%s:%u", settings->allowlist, outcome->matched_line);
@@ -616,20 +852,60 @@ static void print_login(const struct settings *settings, const char *user,
 		       settings->export_access_token ? " HEROKU_API_KEY" : "");
 }
 
+/*
+ * --identify: who the Heroku user is, and the allowlist line that lets them
+ * in.  Never the session id or a token: the administrator only needs the id.
+ */
+static void print_identify(const struct options *options, const struct login_outcome *outcome,
+			   enum ph_result result)
+{
+	const char *account = options->identify_account;
+	const char *user_id = outcome->response.user_id;
+
+	if (options->quiet) {
+		if (result == PH_OK)
+			printf("%s\n", user_id);
+		return;
+	}
+	printf("outcome              %s\n", result == PH_OK ? "identified"
+	       : ph_result_outcome(result));
+	print_safe(stdout, "reason               ", ph_or_dash(outcome->reason));
+	print_exchange(outcome);
+	if (result == PH_REFUSED && outcome->response.message[0] != '\0')
+		print_safe(stdout, "Heroku says          ", outcome->response.message);
+	if (result != PH_OK)
+		return;
+	/* account passed account_arg_valid: printable ASCII, shown as given. */
+	printf("allowlist line       %s  %s\n", user_id, account ? account : "ACCOUNT");
+	if (account == NULL)
+		fprintf(stderr, PROGRAM ": note: replace ACCOUNT with the local account(s) this "
+			"Heroku user may log in as (or give --identify=ACCOUNT)\n");
+	else if (strcmp(account, "*") != 0 && strchr(account, ',') == NULL &&
+		 getpwnam(account) == NULL)
+		fprintf(stderr, PROGRAM ": note: there is no local account %s on this host\n",
+			account);
+}
+
+/* --login USER or --identify[=ACCOUNT]. */
 static int run_login(const struct options *options)
 {
+	struct allowlist_report allowlist;
 	struct login_outcome outcome;
 	struct settings settings;
 	struct report report;
 	enum ph_result result;
 	char user[65];
 
-	sanitize_word(user, sizeof user, options->login_user);
 	report_init(&report, options->quiet);
-	result = login_walk(options, &settings, &report, &outcome);
-	if (!options->quiet)
+	result = login_walk(options, &settings, &report, &allowlist, &outcome);
+	if (options->mode == MODE_IDENTIFY) {
+		print_identify(options, &outcome, result);
+	} else if (!options->quiet) {
+		sanitize_word(user, sizeof user, options->login_user);
 		print_login(&settings, user, &outcome, result);
+	}
 	login_outcome_clear(&outcome);
+	account_set_free(&allowlist.accounts);
 	settings_free(&settings);
 	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
 }
@@ -660,6 +936,7 @@ int main(int argc, char **argv)
 	}
 	switch (options.mode) {
 	case MODE_LOGIN:
+	case MODE_IDENTIFY:
 		status = run_login(&options);
 		break;
 	case MODE_AUTHORIZE_URL:

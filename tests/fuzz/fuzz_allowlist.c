@@ -24,13 +24,13 @@
 #include "fuzz_util.h"
 
 static const struct allowlist_query queries[] = {
-	{ NULL, NULL, false },
-	{ "01234567-89ab-cdef-0123-456789abcdef", "alice", false },
-	{ "11111111-2222-4333-8444-555555555555", "bob", false },
-	{ "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "root", false },
+	{ .user_id = NULL, .pam_user = NULL },
+	{ .user_id = "01234567-89ab-cdef-0123-456789abcdef", .pam_user = "alice" },
+	{ .user_id = "11111111-2222-4333-8444-555555555555", .pam_user = "bob" },
+	{ .user_id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", .pam_user = "root" },
 	/* the account phase's scan, which judges only lines naming the id */
-	{ "01234567-89ab-cdef-0123-456789abcdef", "alice", true },
-	{ "11111111-2222-4333-8444-555555555555", "bob", true },
+	{ .user_id = "01234567-89ab-cdef-0123-456789abcdef", .pam_user = "alice", .only_grants = true },
+	{ .user_id = "11111111-2222-4333-8444-555555555555", .pam_user = "bob", .only_grants = true },
 };
 
 static unsigned log_lines;
@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (q->only_grants) {
 			/* The same verdict and line as the full scan; fewer lines judged. */
-			struct allowlist_query full = { q->user_id, q->pam_user, false };
+			struct allowlist_query full = { .user_id = q->user_id, .pam_user = q->pam_user };
 			struct allowlist_outcome full_outcome;
 
 			FUZZ_CHECK(outcome.bad_lines <= bad_lines);

@@ -45,7 +45,7 @@ static void scan_file(struct scan *s, const char *text, size_t len)
 
 static enum ph_result scan_run(struct scan *s, const char *user_id, const char *pam_user)
 {
-	struct allowlist_query q = { user_id, pam_user, false };
+	struct allowlist_query q = { .user_id = user_id, .pam_user = pam_user };
 
 	unit_log_init(&s->log);
 	memset(&s->outcome, 0xff, sizeof s->outcome);
@@ -514,7 +514,7 @@ START_TEST(test_only_grants)
 		ALICE_ID " bob\n"
 		ALICE_ID " alice,*\n"
 		ALICE_ID " alice\n";
-	struct allowlist_query q = { ALICE_ID, "alice", true };
+	struct allowlist_query q = { .user_id = ALICE_ID, .pam_user = "alice", .only_grants = true };
 	struct scan s;
 
 	scan_file(&s, text, strlen(text));
