@@ -224,7 +224,7 @@ static const char *judge_line(struct span line, const struct allowlist_query *qu
 	if (span_empty(accounts))
 		return "a user id with no account grants nothing";
 	why = judge_accounts(accounts, query->pam_user, user_len, grants);
-	if (why != NULL || !id_matches(id, wanted))
+	if (why != NULL || !(query->any_id || id_matches(id, wanted)))
 		*grants = false;
 	*accounts_out = accounts;
 	return why;
@@ -397,8 +397,13 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 	if (outcome->bad_lines > ALLOWLIST_REPORTED_LINES_MAX)
 		ph_logf(log, LOG_WARNING, "%s: %u more malformed lines not shown",
 			path, outcome->bad_lines - ALLOWLIST_REPORTED_LINES_MAX);
-	if (query->user_id == NULL)
+	if (query->user_id == NULL && !query->any_id)
 		return PH_OK;
+	if (outcome->matched_line == 0 && query->any_id) {
+		snprintf(reason, PH_REASON_MAX, "no line of %s could grant this account "
+			 "(none names it or holds *)", path);
+		return PH_REFUSED;
+	}
 	if (outcome->matched_line == 0) {
 		snprintf(reason, PH_REASON_MAX, "no line of %s grants this Heroku user this account",
 			 path);

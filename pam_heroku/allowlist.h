@@ -26,6 +26,7 @@ struct allowlist_query {
 	const char *user_id;    /* Heroku user id (UUID) to look for; NULL only validates */
 	const char *pam_user;   /* local account asked for */
 	bool only_grants;       /* judge only lines naming user_id; report no other line */
+	bool any_id;            /* grants when some line could grant pam_user, whatever its id */
 	/*
 	 * Optional (pam_heroku_check): called with each account name of every
 	 * well-formed line that names accounts (not for '*' lines; name is not
@@ -46,8 +47,10 @@ struct allowlist_outcome {
 /*
  * Scan the file at path (checked with safe_file first).  Every malformed
  * line is reported through log (LOG_WARNING) with path:line and why.
- * PH_OK when a line grants query->pam_user to query->user_id (or, with a
- * NULL user_id, when the file could be read); PH_REFUSED when none does;
+ * PH_OK when a line grants query->pam_user to query->user_id (with any_id,
+ * when a well-formed line names pam_user or holds '*', whatever its id;
+ * with neither a user_id nor any_id, when the file could be read);
+ * PH_REFUSED when none does;
  * PH_MISCONFIGURED with reason when the file is missing, unsafe or unreadable.
  */
 enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,

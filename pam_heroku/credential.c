@@ -34,6 +34,22 @@ static bool is_token68(const char *value, size_t len)
 	return true;
 }
 
+/*
+ * OpenSSH answers for an invalid or disallowed user (PermitRootLogin, an
+ * unknown account) with a junk password of the typed password's length:
+ * "\b\n\r\177INCORRECT" repeated or cut (auth-pam.c, fake_password).
+ */
+static bool is_sshd_substitute(const char *typed)
+{
+	static const char junk[] = "\b\n\r\177INCORRECT";
+	size_t i;
+
+	for (i = 0; typed[i] != '\0'; i++)
+		if (typed[i] != junk[i % (sizeof junk - 1)])
+			return false;
+	return i > 0;
+}
+
 static bool strip_prefix(const char **text, const char *prefix)
 {
 	size_t len = strlen(prefix);
@@ -53,6 +69,11 @@ enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
 
 	if (typed == NULL) {
 		snprintf(reason, PH_REASON_MAX, "no credential was given");
+		return PH_REFUSED;
+	}
+	if (is_sshd_substitute(typed)) {
+		snprintf(reason, PH_REASON_MAX, "sshd refused the account before PAM "
+			 "(its substitute answer for an invalid or disallowed user)");
 		return PH_REFUSED;
 	}
 	if (strip_prefix(&value, CREDENTIAL_PREFIX_CODE))

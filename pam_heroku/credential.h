@@ -7,7 +7,9 @@
  *
  * Refused locally: empty (also after the prefix), longer than 1024 bytes, or
  * any character outside RFC 6750's token68 set (A-Z a-z 0-9 - . _ ~ + / then
- * '=' only as trailing padding).
+ * '=' only as trailing padding); and OpenSSH's substitute answer for an
+ * invalid or disallowed user, "\b\n\r\177INCORRECT" repeated or cut to the
+ * length typed, with its own reason.
  */
 #ifndef PAM_HEROKU_CREDENTIAL_H
 #define PAM_HEROKU_CREDENTIAL_H

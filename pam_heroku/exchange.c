@@ -53,22 +53,27 @@ static size_t receive_body(char *data, size_t size, size_t count, void *userdata
 	return len;
 }
 
-/* "Name: value\r\n" -> sanitised value into dst when the name matches. */
+/*
+ * "Name: value\r\n" -> the value as a log field (sanitize_field) into dst
+ * when the name matches: it comes from outside and is logged as it is.
+ */
 static void capture_header(const char *line, size_t len, const char *name,
 			   char *dst, size_t dst_size)
 {
 	size_t name_len = strlen(name);
-	const char *value;
+	const char *value, *end = line + len;
 
 	if (len <= name_len || line[name_len] != ':' || strncasecmp(line, name, name_len) != 0)
 		return;
 	value = line + name_len + 1;
-	while (value < line + len && (*value == ' ' || *value == '\t'))
+	while (value < end && (*value == ' ' || *value == '\t'))
 		value++;
-	sanitize_text(dst, dst_size, value, (size_t)(line + len - value), dst_size - 1);
-	/* sanitize_text dropped the CR LF; trailing blanks go too. */
-	for (size_t end = strlen(dst); end > 0 && dst[end - 1] == ' '; end--)
-		dst[end - 1] = '\0';
+	while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
+			       end[-1] == '\t'))
+		end--;
+	sanitize_field(dst, dst_size, value, (size_t)(end - value));
+	if (strcmp(dst, "-") == 0)
+		dst[0] = '\0';     /* an empty value is "absent" */
 }
 
 static size_t receive_header(char *data, size_t size, size_t count, void *userdata)

@@ -1,5 +1,6 @@
 /*
- * login.c - one login decided: credential, request, exchange, answer, allowlist.
+ * login.c - one login decided: credential, could the account be granted at
+ * all, request, exchange, answer, allowlist.
  *
  * Each step returns an enum ph_result and the walk stops at the first that
  * is not PH_OK, so every path that is not a clean success fails closed.  The
@@ -84,6 +85,47 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
 	return result;
 }
 
+/*
+ * Before anything is sent: can any allowlist line grant this account at all?
+ * When none can, no answer of the API could change the verdict, and a POST
+ * carrying the client secret for a non-existent account would only spend
+ * the API's rate limit for everyone.  This scan reports the malformed lines;
+ * the one after the exchange only looks for the granting line.
+ */
+static enum ph_result check_account_grantable(const struct settings *settings,
+					      const char *pam_user, const struct ph_log *log,
+					      char reason[PH_REASON_MAX])
+{
+	struct allowlist_query query = { .user_id = NULL, .pam_user = pam_user, .any_id = true };
+	struct allowlist_outcome allowlist;
+	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+
+	if (result == PH_REFUSED)
+		snprintf(reason + strlen(reason), PH_REASON_MAX - strlen(reason), "; nothing sent");
+	return result;
+}
+
+/* The typed text as a credential of a form the grants setting accepts. */
+static enum ph_result accept_credential(const struct settings *settings, const char *typed,
+					struct credential *credential,
+					struct login_outcome *outcome)
+{
+	enum ph_result result = credential_parse(typed, settings->default_grant, credential,
+						 outcome->reason);
+
+	if (result == PH_OK && !settings_grant_accepted(settings, credential->grant)) {
+		snprintf(outcome->reason, sizeof outcome->reason,
+			 "a %s credential, which the grants setting does not accept",
+			 settings_grant_name(credential->grant));
+		result = PH_REFUSED;
+	}
+	if (result == PH_OK) {
+		outcome->grant_known = true;
+		outcome->grant = credential->grant;
+	}
+	return result;
+}
+
 enum ph_result login_identify(const struct settings *settings, const char *typed,
 			      const struct ph_log *log, struct login_outcome *outcome)
 {
@@ -91,18 +133,9 @@ enum ph_result login_identify(const struct settings *settings, const char *typed
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
-	result = credential_parse(typed, settings->default_grant, &credential, outcome->reason);
-	if (result == PH_OK && !settings_grant_accepted(settings, credential.grant)) {
-		snprintf(outcome->reason, sizeof outcome->reason,
-			 "a %s credential, which the grants setting does not accept",
-			 settings_grant_name(credential.grant));
-		result = PH_REFUSED;
-	}
-	if (result == PH_OK) {
-		outcome->grant_known = true;
-		outcome->grant = credential.grant;
+	result = accept_credential(settings, typed, &credential, outcome);
+	if (result == PH_OK)
 		result = exchange_credential(settings, &credential, log, outcome);
-	}
 	return result;
 }
 
@@ -110,10 +143,17 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome)
 {
-	enum ph_result result = login_identify(settings, typed, log, outcome);
+	struct credential credential;
+	enum ph_result result;
 
+	memset(outcome, 0, sizeof *outcome);
+	result = accept_credential(settings, typed, &credential, outcome);
 	if (result == PH_OK)
-		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, false,
+		result = check_account_grantable(settings, pam_user, log, outcome->reason);
+	if (result == PH_OK)
+		result = exchange_credential(settings, &credential, log, outcome);
+	if (result == PH_OK)
+		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, true,
 					       log, &outcome->matched_line, outcome->reason);
 	return result;
 }

@@ -42,8 +42,9 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 /*
  * The walk without the allowlist step, for pam_heroku_check --identify:
  * who is the Heroku user behind typed?  PH_OK with outcome->response.user_id
- * set when the API answered a well-formed 201.  login_decide() runs this
- * first, so both take the very same path to the API.
+ * set when the API answered a well-formed 201.  login_decide() takes the
+ * very same steps to the API, with one more before the exchange (could any
+ * allowlist line grant the account at all?).
  */
 enum ph_result login_identify(const struct settings *settings, const char *typed,
 			      const struct ph_log *log, struct login_outcome *outcome);

@@ -59,7 +59,7 @@ static void emit_to_syslog(void *ctx, int priority, const char *message)
 struct attempt {
 	pam_handle_t *pamh;
 	struct ph_log log;
-	char user[65];                  /* sanitised PAM user, "-" when unknown */
+	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
 	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
 	char request_id[WIRE_REQUEST_ID_MAX + 1];
 	char reason[PH_REASON_MAX];
@@ -108,7 +108,7 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 		snprintf(attempt->reason, sizeof attempt->reason, "the user name is empty");
 		return PH_REFUSED;
 	}
-	sanitize_word(attempt->user, sizeof attempt->user, *user);
+	sanitize_field(attempt->user, sizeof attempt->user, *user, strlen(*user));
 	return PH_OK;
 }
 
@@ -123,17 +123,33 @@ static char *prompt_text(const struct settings *settings)
 /*
  * Ask with this module's own prompt, whatever an earlier module stored, and
  * store the answer as PAM_AUTHTOK for the modules after this one.
+ * *same_as_stored: the answer is byte for byte the PAM_AUTHTOK an earlier
+ * module stored (sshd's password authentication and single-secret
+ * applications answer every prompt with the one password the user typed).
  */
-static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char **typed)
+static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char **typed,
+			    bool *same_as_stored)
 {
+	const void *stored = NULL;
+	char *earlier = NULL;
 	char *answer = NULL;
-	int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", prompt);
+	int rc;
 
+	/* A copy: storing the answer below replaces (and wipes) the item. */
+	if (pam_get_item(pamh, PAM_AUTHTOK, &stored) == PAM_SUCCESS && stored != NULL) {
+		earlier = secret_strdup(stored);
+		if (earlier == NULL)
+			return PAM_BUF_ERR;
+	}
+	rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s", prompt);
 	if (rc == PAM_SUCCESS && answer == NULL)
 		rc = PAM_CONV_ERR;
-	if (rc == PAM_SUCCESS)
+	if (rc == PAM_SUCCESS) {
+		*same_as_stored = secret_equal(answer, earlier);
 		rc = pam_set_item(pamh, PAM_AUTHTOK, answer);
+	}
 	secret_free(answer);
+	secret_free(earlier);
 	if (rc == PAM_SUCCESS)
 		rc = pam_get_item(pamh, PAM_AUTHTOK, (const void **)typed);
 	return rc;
@@ -154,6 +170,7 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	const void *stored = NULL;
 	char *prompt = prompt_text(settings);
 	bool reuse = settings->use_first_pass || settings->try_first_pass;
+	bool same_as_stored = false;
 	int rc;
 
 	if (prompt == NULL) {
@@ -165,12 +182,18 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	if (reuse)
 		rc = pam_get_authtok(attempt->pamh, PAM_AUTHTOK, typed, prompt);
 	else
-		rc = prompt_for_token(attempt->pamh, prompt, typed);
+		rc = prompt_for_token(attempt->pamh, prompt, typed, &same_as_stored);
 	free(prompt);
 	*conv_again = rc == PAM_CONV_AGAIN;
 	if (rc != PAM_SUCCESS || *typed == NULL) {
 		snprintf(attempt->reason, sizeof attempt->reason, "no credential: %s",
 			 pam_strerror(attempt->pamh, rc));
+		return PH_REFUSED;
+	}
+	if (same_as_stored) {
+		snprintf(attempt->reason, sizeof attempt->reason,
+			 "the answer is the password an earlier module was given "
+			 "(an application that answers every prompt alike); nothing sent");
 		return PH_REFUSED;
 	}
 	return PH_OK;
@@ -214,7 +237,6 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 	if (ok && settings->export_access_token)
 		ok = put_env(attempt->pamh, "HEROKU_API_KEY", response->access_token);
 	if (!ok) {
-		pam_set_data(attempt->pamh, DATA_USER_ID, NULL, NULL);
 		snprintf(attempt->reason, sizeof attempt->reason,
 			 "cannot set the PAM environment (out of memory)");
 		return PH_UNAVAILABLE;
@@ -226,17 +248,35 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 /* The walk.                                                                */
 
 /*
- * The API could not be asked.  A fallback module after this one
- * (authinfo_unavail=ignore) must ask for its own password rather than be
- * handed the grant code; and a user must never have to type a local password
- * at this prompt, where it would go to Heroku whenever the API is up.  So the
- * token typed here is dropped (libpam overwrites it), and the user is told.
+ * What this module was typed never outlives a failed attempt: a refused
+ * grant code or refresh token must not reach a later module (pam_sss
+ * use_first_pass, pam_exec expose_authtok), and after "the API could not be
+ * asked" a fallback module (authinfo_unavail=ignore) must ask for its own
+ * password rather than be handed the grant code; nor must a user ever have
+ * to type a local password at this prompt.  libpam wipes the item.
  */
-static void forget_credential(struct attempt *attempt, int flags)
+static void forget_typed(struct attempt *attempt, enum ph_result result, int flags)
 {
 	pam_set_item(attempt->pamh, PAM_AUTHTOK, NULL);
-	if (!(flags & PAM_SILENT))
+	if (result == PH_UNAVAILABLE && !(flags & PAM_SILENT))
 		pam_error(attempt->pamh, "Heroku cannot be reached right now.");
+}
+
+/* Names this module exports, removed by forget_identity. */
+static const char *const exported_names[] = {
+	"HEROKU_USER_ID", "HEROKU_SESSION_ID", "HEROKU_API_KEY",
+};
+
+/*
+ * Nothing from an earlier attempt on this handle survives (sudo and login
+ * retry on one handle): no exported variable (pam_putenv with a bare name
+ * removes it, and libpam wipes it), no identity for the account phase.
+ */
+static void forget_identity(pam_handle_t *pamh)
+{
+	for (size_t i = 0; i < sizeof exported_names / sizeof exported_names[0]; i++)
+		pam_putenv(pamh, exported_names[i]);
+	pam_set_data(pamh, DATA_USER_ID, NULL, NULL);
 }
 
 /* Show the API's refusal to the user: it has already been made safe text. */
@@ -273,8 +313,8 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 	if (result == PH_OK)
 		result = publish_identity(attempt, settings, &outcome.response);
 	login_outcome_clear(&outcome);
-	if (result == PH_UNAVAILABLE && prompted)
-		forget_credential(attempt, flags);
+	if (result != PH_OK && prompted)
+		forget_typed(attempt, result, flags);
 	return result;
 }
 
@@ -288,10 +328,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 
 	attempt_init(&attempt, pamh);
 	memset(&settings, 0, sizeof settings);
-	/* A stale identity from an earlier attempt on this handle never counts. */
-	pam_set_data(pamh, DATA_USER_ID, NULL, NULL);
+	forget_identity(pamh);
 	result = authenticate(&attempt, &settings, flags, argc, argv, &conv_again);
 	settings_free(&settings);
+	if (result != PH_OK)
+		forget_identity(pamh);
 	if (conv_again)
 		return PAM_INCOMPLETE;  /* the application will call us again */
 	rc = attempt_finish(&attempt, PHASE_AUTH, result);

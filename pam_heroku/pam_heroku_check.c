@@ -894,14 +894,14 @@ static int run_login(const struct options *options)
 	struct settings settings;
 	struct report report;
 	enum ph_result result;
-	char user[65];
+	char user[SANITIZE_USER_FIELD_SIZE];
 
 	report_init(&report, options->quiet);
 	result = login_walk(options, &settings, &report, &allowlist, &outcome);
 	if (options->mode == MODE_IDENTIFY) {
 		print_identify(options, &outcome, result);
 	} else if (!options->quiet) {
-		sanitize_word(user, sizeof user, options->login_user);
+		sanitize_field(user, sizeof user, options->login_user, strlen(options->login_user));
 		print_login(&settings, user, &outcome, result);
 	}
 	login_outcome_clear(&outcome);

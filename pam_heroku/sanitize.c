@@ -3,8 +3,10 @@
  *
  * The API's error message reaches the user's terminal (PAM_ERROR_MSG) and
  * syslog, so a hostile or broken server must not be able to send escape
- * sequences or forge log lines.  Only valid UTF-8 without C0/C1 controls
- * passes.
+ * sequences or forge log lines.  Only valid UTF-8 without controls,
+ * separators, bidirectional controls and non-ASCII spaces passes.  Fields
+ * that come from outside (the PAM user, the Request-Id) are logged as
+ * printable ASCII words with everything else as \xHH.
  */
 #include "config.h"
 
@@ -47,12 +49,42 @@ size_t sanitize_utf8_length(const unsigned char *s, size_t left)
 	return len;
 }
 
-static bool is_control(const unsigned char *s, size_t len)
+/* The code point of a valid UTF-8 sequence of len bytes. */
+static uint32_t code_point(const unsigned char *s, size_t len)
 {
-	if (len == 1)
-		return s[0] < 0x20 || s[0] == 0x7f;
-	/* U+0080..U+009F (C1 controls, e.g. U+009B CSI) are C2 80..C2 9F. */
-	return len == 2 && s[0] == 0xc2 && s[1] <= 0x9f;
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t code = s[0] & lead_mask[len];
+
+	for (size_t i = 1; i < len; i++)
+		code = (code << 6) | (s[i] & 0x3f);
+	return code;
+}
+
+/*
+ * What may not reach a terminal or a log line even as valid Unicode: C0 and
+ * C1 controls and DEL; line and paragraph separators (a log viewer breaks
+ * the line there); bidirectional controls and marks (they reorder what the
+ * reader sees); spaces other than ASCII's (a forged " key=value" field
+ * looks real) and the invisible ones.
+ */
+static bool is_unsafe(uint32_t c)
+{
+	static const struct { uint32_t first, last; } ranges[] = {
+		{ 0x0000, 0x001f }, { 0x007f, 0x00a0 },    /* C0, DEL, C1, NO-BREAK SPACE */
+		{ 0x061c, 0x061c },                          /* ARABIC LETTER MARK */
+		{ 0x1680, 0x1680 }, { 0x180e, 0x180e },      /* OGHAM SPACE, MONGOLIAN VOWEL SEP. */
+		{ 0x2000, 0x200f },                          /* EN QUAD .. HAIR SPACE, ZWSP, ZWNJ, ZWJ, LRM, RLM */
+		{ 0x2028, 0x202f },                          /* LS, PS, LRE..RLO (bidi), NNBSP */
+		{ 0x205f, 0x2060 },                          /* MEDIUM MATH SPACE, WORD JOINER */
+		{ 0x2066, 0x2069 },                          /* LRI, RLI, FSI, PDI (bidi) */
+		{ 0x3000, 0x3000 },                          /* IDEOGRAPHIC SPACE */
+		{ 0xfeff, 0xfeff },                          /* ZERO WIDTH NO-BREAK SPACE (BOM) */
+	};
+
+	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+		if (c >= ranges[i].first && c <= ranges[i].last)
+			return true;
+	return false;
 }
 
 size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len,
@@ -73,7 +105,7 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 			i++;        /* drop one invalid byte and resynchronise */
 			continue;
 		}
-		if (!is_control(in + i, len)) {
+		if (!is_unsafe(code_point(in + i, len))) {
 			if (out + len > limit)
 				break;  /* cut on a character boundary */
 			for (size_t k = 0; k < len; k++)
@@ -85,12 +117,32 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 	return out;
 }
 
-void sanitize_word(char *dst, size_t dst_size, const char *src)
+static bool is_field_byte(unsigned char c)
 {
-	sanitize_text(dst, dst_size, src, src ? strlen(src) : 0, dst_size - 1);
-	for (char *c = dst; *c; c++)
-		if (*c == ' ')
-			*c = '?';
-	if (dst[0] == '\0')
+	return c >= 0x21 && c <= 0x7e && c != '"' && c != '\\';
+}
+
+void sanitize_field(char *dst, size_t dst_size, const char *src, size_t src_len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t out = 0;
+
+	for (size_t i = 0; src != NULL && i < src_len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		size_t need = is_field_byte(c) ? 1 : 4;
+
+		if (out + need > dst_size - 1)
+			break;  /* cut before an escape, never inside one */
+		if (need == 1) {
+			dst[out++] = (char)c;
+		} else {
+			dst[out++] = '\\';
+			dst[out++] = 'x';
+			dst[out++] = hex[c >> 4];
+			dst[out++] = hex[c & 0x0f];
+		}
+	}
+	dst[out] = '\0';
+	if (out == 0 && dst_size >= 2)
 		snprintf(dst, dst_size, "-");
 }

@@ -1,10 +1,14 @@
 /*
  * sanitize.h - text from the API (or a user name) made safe to show and log.
  *
- * Drops every control character (below 0x20, 0x7f, and the C1 range
- * U+0080..U+009F) and every byte that is not part of valid UTF-8, so no
- * terminal escape sequence or forged log line passes through; then cuts the
- * result to at most max_bytes bytes on a character boundary.
+ * sanitize_text drops every control character (below 0x20, 0x7f, the C1
+ * range U+0080..U+009F), the line and paragraph separators U+2028/U+2029,
+ * the bidirectional controls and marks (U+061C, U+200E/F, U+202A..U+202E,
+ * U+2066..U+2069), the non-ASCII and invisible spaces (U+00A0, U+1680,
+ * U+180E, U+2000..U+200D, U+202F, U+205F, U+2060, U+3000, U+FEFF) and every
+ * byte that is not part of valid UTF-8, so no terminal escape sequence,
+ * reordered text or forged log field passes through; then cuts the result
+ * to at most max_bytes bytes on a character boundary.
  */
 #ifndef PAM_HEROKU_SANITIZE_H
 #define PAM_HEROKU_SANITIZE_H
@@ -13,6 +17,9 @@
 
 /* The cut the interface names for the API's error message. */
 #define SANITIZE_MESSAGE_MAX 200
+
+/* Room for a PAM user of up to 64 bytes written as a field, every byte \xHH. */
+#define SANITIZE_USER_FIELD_SIZE (4 * 64 + 1)
 
 /*
  * Copy src (src_len bytes, need not be NUL-terminated) into dst
@@ -30,10 +37,12 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 size_t sanitize_utf8_length(const unsigned char *s, size_t left);
 
 /*
- * A name that may hold anything (a PAM user as typed) as one safe word for a
- * log line: sanitize_text, then blanks shown as '?', and "-" when nothing
- * is left.  dst_size >= 2.
+ * A field from outside the module (the PAM user as typed, a response
+ * header) as one word a log parser cannot be fooled by: printable ASCII
+ * 0x21..0x7e passes, except '"' and '\\'; every other byte (a space, any
+ * control, any byte of UTF-8) becomes \xHH.  Cut (never inside an escape)
+ * to dst_size - 1 bytes; "-" when src is empty.  dst_size >= 2.
  */
-void sanitize_word(char *dst, size_t dst_size, const char *src);
+void sanitize_field(char *dst, size_t dst_size, const char *src, size_t src_len);
 
 #endif

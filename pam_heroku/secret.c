@@ -20,6 +20,21 @@ void secret_free(char *text)
 		secret_free_len(text, strlen(text));
 }
 
+bool secret_equal(const char *a, const char *b)
+{
+	size_t len;
+	unsigned char diff = 0;
+
+	if (a == NULL || b == NULL)
+		return false;
+	len = strlen(a);
+	if (strlen(b) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
 char *secret_strdup(const char *text)
 {
 	size_t len = strlen(text);

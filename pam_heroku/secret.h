@@ -7,6 +7,7 @@
 #ifndef PAM_HEROKU_SECRET_H
 #define PAM_HEROKU_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Wipe a NUL-terminated string in place and free it.  NULL is fine. */
@@ -17,6 +18,12 @@ void secret_free_len(void *buffer, size_t len);
 
 /* strdup that the caller releases with secret_free; NULL when out of memory. */
 char *secret_strdup(const char *text);
+
+/*
+ * Whether two secrets are the same bytes, in time that depends on their
+ * lengths only, not on where they first differ.  NULL equals nothing.
+ */
+bool secret_equal(const char *a, const char *b);
 
 struct cJSON;
 

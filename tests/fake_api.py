@@ -32,6 +32,10 @@ All behaviours live in one table, BEHAVIOURS (plus `slow-N`, parsed in
     dupuser / dupuserid                    201 with a broken `user`
     reject-400 -401 -403 -404 -422         that status, Heroku-style error
     escape-401                             401, message full of escapes
+    unicode-401                            401, message with bidi controls,
+                                           separators and non-ASCII spaces
+    hostile-request-id                     401 whose Request-Id holds a
+                                           space, quote, backslash, NBSP
     status-200                             200 with an alice body
     status-301 / status-302                redirect to the path
                                            /redirected/oauth/tokens,
@@ -108,6 +112,17 @@ UNAUTHORIZED = {"id": "unauthorized",
 ESCAPE_MESSAGE = ("\u001b[31mred\u001b]0;title\u0007 text\r\n"
                   "May  1 00:00:00 host sshd[1]: Accepted password for root"
                   + "x" * 300)
+
+# What an escape cannot do, Unicode can: reorder text (RIGHT-TO-LEFT OVERRIDE,
+# isolates), break a log line (LINE/PARAGRAPH SEPARATOR, NEL) or forge a
+# field with a space that is not ASCII's.  Every one must be dropped.
+UNICODE_MESSAGE = ("evil\u202etxt.exe\u2028May  1 00:00:00 host sshd[1]: forged"
+                   "\u2029x\u00a0heroku_user_id=" + "01234567-89ab-cdef-0123-456789abcdef"
+                   + "\u2066i\u2069\u3000\u2007\u0085\u200b\ufeffend")
+
+# A Request-Id a log parser could be fooled by: a space, a quote, a
+# backslash and a NO-BREAK SPACE, each followed by a forged field.
+HOSTILE_REQUEST_ID = 'r1 user=root"x\\y\u00a0heroku_user_id=forged'
 
 ERRORS = {
     400: {"id": "bad_request", "message": "Invalid request."},
@@ -190,6 +205,8 @@ class Response:
     def wire(self, request_id, head_only=False):
         reason = http.server.BaseHTTPRequestHandler.responses.get(
             self.status, ("Unknown",))[0]
+        # A row may send a Request-Id of its own (hostile-request-id does).
+        request_id = getattr(self, "request_id", None) or request_id
         lines = [f"HTTP/1.1 {self.status} {reason}",
                  f"Date: {email.utils.formatdate(usegmt=True)}",
                  "Server: fake_api.py",
@@ -222,6 +239,14 @@ def _chunk(data, size=16 * 1024):
         piece = data[i:i + size]
         out += b"%x\r\n" % len(piece) + piece + b"\r\n"
     return bytes(out + b"0\r\n\r\n")
+
+
+def with_request_id(response, request_id):
+    """The response, sent with this Request-Id (str; its code points below
+    256 go out as those bytes, as HTTP/1.1 headers are latin-1 on the wire)
+    instead of a fresh one."""
+    response.request_id = request_id.encode("utf-8").decode("latin-1")
+    return response
 
 
 def json_response(status, obj, **kw):
@@ -549,6 +574,9 @@ BEHAVIOURS = {
     **{f"reject-{s}": status_only(s) for s in (400, 401, 403, 404, 422)},
     "escape-401": lambda req: error(401, {"id": "unauthorized",
                                           "message": ESCAPE_MESSAGE}),
+    "unicode-401": lambda req: error(401, {"id": "unauthorized",
+                                           "message": UNICODE_MESSAGE}),
+    "hostile-request-id": lambda req: with_request_id(error(401), HOSTILE_REQUEST_ID),
     "status-200": success(status=200),
     "status-301": redirect(301),
     "status-302": redirect(302),

@@ -29,8 +29,10 @@ static const struct allowlist_query queries[] = {
 	{ .user_id = "11111111-2222-4333-8444-555555555555", .pam_user = "bob" },
 	{ .user_id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", .pam_user = "root" },
 	/* the account phase's scan, which judges only lines naming the id */
-	{ .user_id = "01234567-89ab-cdef-0123-456789abcdef", .pam_user = "alice", .only_grants = true },
-	{ .user_id = "11111111-2222-4333-8444-555555555555", .pam_user = "bob", .only_grants = true },
+	{ .user_id = "01234567-89ab-cdef-0123-456789abcdef", .pam_user = "alice",
+	  .only_grants = true },
+	{ .user_id = "11111111-2222-4333-8444-555555555555", .pam_user = "bob",
+	  .only_grants = true },
 };
 
 static unsigned log_lines;

@@ -5,7 +5,7 @@
  * safe in-memory files, see fuzz_settings.h).  It is written to an
  * in-memory file of mode 0600 owned by the fuzzer's euid (what safe_file
  * accepts, also for a file holding client_secret) and loaded with
- * settings_load(config=/proc/self/fd/N), as the module line would name it.
+ * settings_load(config=PATH of a private file), as the module line would name it.
  */
 #include "config.h"
 

@@ -6,8 +6,8 @@
  * A configuration names files (allowlist, client_secret_file, ca_file,
  * config) that settings_load opens and checks.  So that fuzzed inputs can
  * name files that exist and are safe, the tokens "@allow", "@secret", "@ca"
- * and "@config" in the input are replaced by the /proc/self/fd/N paths of
- * in-memory files holding a small allowlist (0644), a client secret (0600),
+ * and "@config" in the input are replaced by the paths of
+ * private files holding a small allowlist (0644), a client secret (0600),
  * a CA stand-in (0644) and a small config file (0600).
  *
  * Invariants on top of the sanitizers: every key accepted is in its range

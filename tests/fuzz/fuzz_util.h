@@ -2,11 +2,11 @@
  * fuzz_util.h - small helpers shared by the libFuzzer targets in tests/fuzz.
  *
  * The parsers that read files (settings_load, allowlist_scan) take a path
- * and check the file with safe_file (owner, mode) before reading it, so the
- * targets hand them an in-memory file: one memfd per process, rewritten for
- * each input and named by its /proc/self/fd/N path.  A fresh memfd has mode
- * 0777, which safe_file refuses (group/other writable), so it is chmod'ed
- * to the mode the real file would have.
+ * and check the file with safe_file (owner, mode, every directory up to /,
+ * no procfs) before reading it, so the targets hand them a real file in a
+ * private directory (mkdtemp under $TMPDIR or /tmp, removed at exit), opened
+ * once per process and rewritten for each input, with the mode the real
+ * file would have.
  *
  * FUZZ_CHECK aborts with a message: libFuzzer treats it as a crash, so a
  * broken invariant fails the run just like a memory error.
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,18 +35,40 @@
 
 struct fuzz_file {
 	int fd;
-	char path[64];
+	char path[320];
 };
 
-/* Create the in-memory file once; mode as the real file would have it. */
+static char fuzz_dir[256];
+
+static void fuzz_remove_dir(void)
+{
+	char command[sizeof fuzz_dir + 16];
+
+	snprintf(command, sizeof command, "rm -rf '%s'", fuzz_dir);
+	if (fuzz_dir[0] != '\0' && system(command) != 0)
+		fprintf(stderr, "fuzz: could not remove %s\n", fuzz_dir);
+}
+
+/* Create the file once, in the private directory; mode as the real file's. */
 static inline void fuzz_file_open(struct fuzz_file *file, const char *name, mode_t mode)
 {
-	file->fd = memfd_create(name, MFD_CLOEXEC);
+	if (fuzz_dir[0] == '\0') {
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(fuzz_dir, sizeof fuzz_dir, "%s/pam_heroku-fuzz.XXXXXX",
+			 tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+		if (mkdtemp(fuzz_dir) == NULL) {
+			perror("fuzz: mkdtemp");
+			abort();
+		}
+		atexit(fuzz_remove_dir);
+	}
+	snprintf(file->path, sizeof file->path, "%s/%s", fuzz_dir, name);
+	file->fd = open(file->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (file->fd < 0 || fchmod(file->fd, mode) != 0) {
-		perror("fuzz: memfd_create/fchmod");
+		perror("fuzz: open/fchmod");
 		abort();
 	}
-	snprintf(file->path, sizeof file->path, "/proc/self/fd/%d", file->fd);
 }
 
 /* Replace the file's content with data. */

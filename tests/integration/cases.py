@@ -690,9 +690,10 @@ def unavailable_drops_the_typed_token_for_the_fallback(t):
 
 
 @case
-def refused_keeps_the_typed_token_for_the_stack(t):
-    # Only "unavailable" drops the token: after a refusal the next module
-    # with use_first_pass still gets what was typed (one prompt).
+def refused_token_is_not_handed_to_the_next_module(t):
+    # interface.md: when this module prompted and the outcome is not success,
+    # PAM_AUTHTOK is cleared: the next module with use_first_pass gets
+    # nothing (and so sends nothing).
     t.service(lines=[
         t.module_line("auth", "[success=ok default=ignore]"),
         t.module_line("auth", "required", "use_first_pass"),
@@ -700,7 +701,49 @@ def refused_keeps_the_typed_token_for_the_stack(t):
     r = t.login("alice", "reject-401", phases=["auth"])
     t.expect_auth(r, "PAM_AUTH_ERR")
     t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
-    t.expect_requests(r, 2)
+    t.expect_requests(r, 1)
+
+
+@case
+def allowlist_refusal_clears_token_for_pam_exec_expose_authtok(t):
+    # A refresh token the API accepted but the allowlist refused must not
+    # reach pam_exec expose_authtok (or pam_sss use_first_pass) after us.
+    seen = t.path("seen-by-pam-exec")
+    script = t.write("save-authtok.sh", f"#!/bin/sh\ncat > '{seen}'\n", 0o755)
+    t.service(lines=[
+        t.module_line("auth", "[success=done default=ignore]"),
+        f"auth required pam_exec.so expose_authtok quiet {script}",
+    ])
+    r = t.login("alice", "refresh:ok-stranger", "typed-for-pam-exec-only",
+                phases=["auth"], summaries=1)
+    t.expect_requests(r, 1)
+    try:
+        with open(seen, "rb") as f:
+            got = f.read().rstrip(b"\0").decode("utf-8", "replace")
+    except FileNotFoundError:
+        t.fail(f"pam_exec did not run (auth {r.auth})")
+    t.check("ok-stranger" not in got,
+            "pam_exec expose_authtok was handed the refresh token pam_heroku refused")
+    t.check(got == "typed-for-pam-exec-only",
+            f"pam_exec did not ask for its own password (prompts: {r.prompt_count})")
+
+
+@case
+def failed_retry_on_one_handle_leaves_no_identity(t):
+    # sudo and login retry on one handle: a granted attempt, then a refused
+    # one, must leave neither the first identity in the environment nor an
+    # identity for the account phase.
+    t.service(lines=ignore_probe_stack(t, [t.module_line("auth", "required")]))
+    r = t.login("alice", "ok-alice", "reject-401",
+                phases=["auth", "env", "auth", "env", "account"])
+    t.expect(r, "auth", "PAM_SUCCESS", index=0)
+    t.expect(r, "auth", "PAM_AUTH_ERR", index=1)
+    t.check(r.env_listings and r.env_listings[0].get("HEROKU_USER_ID") == ALICE_ID,
+            "the first, granted attempt exported no HEROKU_USER_ID")
+    last = r.env_listings[-1] if len(r.env_listings) > 1 else {}
+    left = sorted(n for n in last if n.startswith("HEROKU_"))
+    t.check(not left, f"after the refused retry the PAM environment still holds {left}")
+    t.expect(r, "account", IGNORE_SENTINEL, "PAM_PERM_DENIED")
 
 
 @case
@@ -1087,6 +1130,116 @@ def sslkeylogfile_in_environment_is_not_written(t):
                   env={"SSLKEYLOGFILE": keylog})
     t.check(not os.path.lexists(keylog),
             "SSLKEYLOGFILE was honoured: TLS secrets written to the file")
+
+
+# --------------------------------------------------------------------------
+# Nothing sent that cannot be meant for this login (interface.md).
+
+@case
+def answer_equal_to_earlier_password_is_refused_unsent(t):
+    # sshd's password authentication answers every prompt with the local
+    # password the user typed for pam_unix: stored as PAM_AUTHTOK by the
+    # earlier module, then typed again at ours.  Never sent to Heroku.
+    password = "local-Passw0rd-typed-for-pam-unix"
+    t.service(lines=echo_then(t.module_line("auth", "required")))
+    r = t.login("alice", password, authtok=password, phases=["auth", "env"])
+    expect_authtok_stored(t, r)
+    t.expect_auth(r, "PAM_AUTH_ERR")
+    t.expect_requests(r, 0)
+    t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1 (ours)")
+    t.expect_summary(r, "alice", request_id="-")
+    t.expect_logged(r, r"the password an earlier module was given", "the reason")
+    t.expect_no_heroku_env(r)
+    # The control: another answer at our prompt still goes out.
+    r = t.login("alice", "ok-alice", authtok=password, phases=["auth", "env"])
+    expect_authtok_stored(t, r)
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect_requests(r, 1)
+
+
+@case
+def account_no_allowlist_line_could_grant_is_refused_unsent(t):
+    # No line names the account and none holds '*': nothing can grant it,
+    # so nothing is sent (50 tries for a made-up account must not spend the
+    # API's rate limit) - but the prompt is still shown.
+    allow = t.write_allowlist("allow-no-star", [f"{ALICE_ID} alice", f"{BOB_ID} bob,carol",
+                                                "garbage line"])
+    t.config(allowlist=allow)
+    r = t.login("mallory", "ok-alice", phases=["auth", "env"], repeat=5)
+    t.check(r.results_of("auth") == ["PAM_AUTH_ERR"] * 5,
+            f"auth results {r.results_of('auth')}, expected 5 x PAM_AUTH_ERR")
+    t.expect_requests(r, 0)
+    t.check(r.prompts == [1] * 5, f"prompts {r.prompts}, expected one in each attempt")
+    t.expect_logged(r, r"could grant this account .*nothing sent", "the reason")
+    t.expect_logged(r, re.escape(f"{allow}:3") + r": line ignored",
+                    "the malformed line, reported by the check that sent nothing")
+    # The control: an account a line names still goes out.
+    login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
+
+
+SSHD_SUBSTITUTE = "\b\n\r\x7fINCORRECT"
+
+
+@case
+def sshd_substitute_answer_is_named_in_the_log(t):
+    # OpenSSH answers for an invalid or disallowed user with a junk password
+    # of the typed length: "\b\n\r\177INCORRECT" repeated or cut.
+    for answer in (SSHD_SUBSTITUTE, (SSHD_SUBSTITUTE * 3)[:20], SSHD_SUBSTITUTE[:4]):
+        r = t.login("alice", argv_answers=[answer], phases=["auth", "env"])
+        t.expect_auth(r, "PAM_AUTH_ERR")
+        t.expect_requests(r, 0)
+        t.expect_summary(r, "alice", request_id="-")
+        t.expect_logged(r, r'reason="sshd refused the account before PAM',
+                        f"sshd's refusal named (answer of {len(answer)} bytes)")
+
+
+# --------------------------------------------------------------------------
+# Logs that cannot be forged (interface.md, "Text from the API").
+
+FORBIDDEN_IN_LOGS = ("\u00a0", "\u2028", "\u2029", "\u202e", "\u2066", "\u2069",
+                     "\u3000", "\u2007", "\u0085", "\u200b", "\ufeff")
+
+
+def expect_no_forging_unicode(t, r):
+    for where, texts in (("syslog", [x for _, x in r.syslog]), ("conversation", r.conv_text())):
+        for text in texts:
+            bad = [f"U+{ord(c):04X}" for c in FORBIDDEN_IN_LOGS if c in text]
+            t.check(not bad, f"{where} carries {bad}: {text[:120]!r}")
+
+
+@case
+def pam_user_with_nbsp_cannot_forge_a_field(t):
+    user = "x\u00a0heroku_user_id=" + ALICE_ID
+    r = t.login(user, "reject-401", phases=["auth", "env"])
+    t.expect_auth(r, "PAM_AUTH_ERR")
+    expect_no_forging_unicode(t, r)
+    lines = [x for _, x in r.syslog if "auth refused: " in x]
+    t.check(len(lines) == 1, f"{len(lines)} summary lines, expected 1")
+    t.check(f"user=x\\xc2\\xa0heroku_user_id={ALICE_ID} heroku_user_id=- " in lines[0],
+            f"the PAM user is not one \\xHH-escaped field: {lines[0][:160]!r}")
+
+
+@case
+def pam_user_blanks_quotes_backslashes_are_escaped(t):
+    r = t.login('a b"c\\d', "reject-401", phases=["auth", "env"])
+    t.expect_auth(r, "PAM_AUTH_ERR")
+    t.expect_summary(r, 'a\\x20b\\x22c\\x5cd')
+
+
+@case
+def api_message_loses_bidi_separators_and_unicode_spaces(t):
+    r = login_fails(t, "alice", "unicode-401", "PAM_AUTH_ERR", 1)
+    expect_no_forging_unicode(t, r)
+    shown = " ".join(r.conv_text("error"))
+    t.check("eviltxt.exe" in shown and "end" in shown,
+            f"the API's message was not shown, minus the dropped characters: {shown[:120]!r}")
+
+
+@case
+def hostile_request_id_is_one_escaped_field(t):
+    r = login_fails(t, "alice", "hostile-request-id", "PAM_AUTH_ERR", 1,
+                    request_id=r'r1\x20user=root\x22x\x5cy\xc2\xa0heroku_user_id=forged')
+    expect_no_forging_unicode(t, r)
 
 
 @case

@@ -590,8 +590,14 @@ class Case:
             raise
 
     def _setup_files(self):
-        self.dir = os.path.join(self.suite.tmp, "cases", self.name)
-        os.makedirs(self.dir, mode=0o700)
+        # Not named after the case: a case name holds the fake's credential
+        # names ("body_baduuid_..."), and paths the module logs would then
+        # look like a leaked credential.  The name is in the NAME file.
+        cases = os.path.join(self.suite.tmp, "cases")
+        os.makedirs(cases, mode=0o700, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=cases)
+        with open(os.path.join(self.dir, "NAME"), "w", encoding="utf-8") as f:
+            f.write(self.name + "\n")
         self.suite.case_dirs.append(self.dir)
         self.confdir = os.path.join(self.dir, "pam.d")
         os.makedirs(self.confdir, mode=0o755)
@@ -713,9 +719,9 @@ class Case:
 
     def login(self, user, *answers, service=None, phases=None, env=None,
               authtok=None, repeat=1, summaries=None, fake=None, label=None,
-              timeout=60):
+              timeout=60, argv_answers=()):
         """Run the driver once.  answers go through a pipe (--answers-fd),
-        one per line.  summaries: how many "auth <outcome>:" lines this run
+        one per line; argv_answers (no secrets) on the command line, first.  summaries: how many "auth <outcome>:" lines this run
         must log (default: one per auth phase and per module auth line in
         the service).  Returns a Run."""
         if service is None:
@@ -736,6 +742,11 @@ class Case:
             argv += ["--authtok", authtok]
         if repeat != 1:
             argv += ["--repeat", str(repeat)]
+        # Answers that are no secret but hold a newline, which the pipe's
+        # one-answer-a-line cannot carry (sshd's substitute answer); they
+        # come before the piped ones.
+        for answer in argv_answers:
+            argv += ["--answer", answer]
 
         run_env = self.suite.base_env()
         run_env["PAM_DRIVER_SYSLOG"] = self.syslog_path

@@ -533,6 +533,45 @@ START_TEST(test_only_grants)
 }
 END_TEST
 
+/*
+ * any_id (the check before anything is sent): could any well-formed line
+ * grant this account, whatever the Heroku id?  Every malformed line is
+ * reported, as by a full scan.
+ */
+START_TEST(test_any_id)
+{
+	static const char named[] =
+		"garbage line\n"
+		BOB_ID "\n"
+		ALICE_ID " alice,*\n"          /* malformed: grants nobody */
+		BOB_ID " bob,carol\n";
+	static const char star[] = ALICE_ID " alice\n" BOB_ID " *\n";
+	struct allowlist_query q = { .pam_user = "carol", .any_id = true };
+	struct scan s;
+
+	scan_file(&s, named, strlen(named));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.matched_line, 4);
+	ck_assert_uint_eq(s.outcome.bad_lines, 3);
+	ck_assert_uint_eq(unit_log_count(&s.log, LOG_WARNING), 3);
+	q.pam_user = "alice";           /* only the malformed line names alice */
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason),
+			 PH_REFUSED);
+	ck_assert_msg(strstr(s.reason, "could grant this account") != NULL, "%s", s.reason);
+	q.pam_user = "mallory";
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason),
+			 PH_REFUSED);
+	unit_rmtree(s.dir);
+
+	scan_file(&s, star, strlen(star));
+	q.pam_user = "mallory";         /* '*' can grant anyone */
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.matched_line, 2);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
 Suite *allowlist_suite(void)
 {
 	Suite *s = suite_create("allowlist");
@@ -544,6 +583,7 @@ Suite *allowlist_suite(void)
 	tcase_add_test(lines, test_example_file);
 	tcase_add_test(lines, test_cr_inside_account_list);
 	tcase_add_test(lines, test_only_grants);
+	tcase_add_test(lines, test_any_id);
 	tcase_add_test(lines, test_example_denies);
 	tcase_add_test(lines, test_case_insensitive_id);
 	tcase_add_test(lines, test_account_list_exact);

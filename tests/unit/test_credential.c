@@ -246,6 +246,35 @@ START_TEST(test_every_ascii_outside_token68_refused)
 }
 END_TEST
 
+START_TEST(test_sshd_substitute_named)
+{
+	/* OpenSSH's fake_password: "\b\n\r\177INCORRECT" repeated or cut to the
+	 * length the user typed; refused with a reason that names sshd. */
+	static const char *const substitutes[] = {
+		"\b", "\b\n\r\177", "\b\n\r\177INCORRECT", "\b\n\r\177INCORRECT\b\n\r\177INC",
+		"\b\n\r\177INCORRECT\b\n\r\177INCORRECT\b",
+	};
+	static const char *const others[] = { "\bx", "\b\n\r\177INCORRECTX", "INCORRECT" };
+
+	for (size_t i = 0; i < sizeof substitutes / sizeof substitutes[0]; i++) {
+		struct credential cred;
+		char reason[PH_REASON_MAX] = "";
+
+		ck_assert_int_eq(credential_parse(substitutes[i], PH_GRANT_AUTHORIZATION_CODE, &cred,
+						  reason), PH_REFUSED);
+		ck_assert_msg(strstr(reason, "sshd refused the account before PAM") != NULL,
+			      "substitute %zu: reason %s", i, reason);
+	}
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		struct credential cred;
+		char reason[PH_REASON_MAX] = "";
+
+		credential_parse(others[i], PH_GRANT_AUTHORIZATION_CODE, &cred, reason);
+		ck_assert_msg(strstr(reason, "sshd") == NULL, "other %zu named sshd: %s", i, reason);
+	}
+}
+END_TEST
+
 START_TEST(test_padding_rules)
 {
 	assert_refused(MARK "=d", PH_GRANT_AUTHORIZATION_CODE, "abc=d");
@@ -280,6 +309,7 @@ Suite *credential_suite(void)
 	tcase_add_loop_test(tc, test_bad_char_refused, 0, (int)sizeof bad_chars);
 	tcase_add_test(tc, test_every_ascii_outside_token68_refused);
 	tcase_add_test(tc, test_padding_rules);
+	tcase_add_test(tc, test_sshd_substitute_named);
 	suite_add_tcase(s, tc);
 	return s;
 }

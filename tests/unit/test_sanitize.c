@@ -42,7 +42,30 @@ static const struct sanitize_case cases[] = {
 
 	/* valid UTF-8 is kept */
 	{ "e acute", BYTES("caf\xc3\xa9"), 200, "caf\xc3\xa9" },
-	{ "no-break space U+00A0", BYTES("a\xc2\xa0" "b"), 200, "a\xc2\xa0" "b" },
+	{ "U+00A1 after NBSP range", BYTES("a\xc2\xa1" "b"), 200, "a\xc2\xa1" "b" },
+	{ "U+1FFF before the spaces", BYTES("\xe1\xbf\xbf"), 200, "\xe1\xbf\xbf" },
+	{ "U+2010 hyphen", BYTES("a\xe2\x80\x90" "b"), 200, "a\xe2\x80\x90" "b" },
+	{ "U+2027 before LS", BYTES("\xe2\x80\xa7"), 200, "\xe2\x80\xa7" },
+	{ "U+2030 per mille", BYTES("\xe2\x80\xb0"), 200, "\xe2\x80\xb0" },
+
+	/* Unicode that forges what an escape cannot: separators, bidi, spaces */
+	{ "no-break space U+00A0", BYTES("a\xc2\xa0" "b"), 200, "ab" },
+	{ "forged field with NBSP", BYTES("x\xc2\xa0heroku_user_id=1"), 200, "xheroku_user_id=1" },
+	{ "line separator U+2028", BYTES("a\xe2\x80\xa8" "b"), 200, "ab" },
+	{ "paragraph separator U+2029", BYTES("a\xe2\x80\xa9" "b"), 200, "ab" },
+	{ "bidi LRE..RLO U+202A-E", BYTES("\xe2\x80\xaa" "a\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad"
+					 "b\xe2\x80\xae" "c"), 200, "abc" },
+	{ "bidi isolates U+2066-9", BYTES("\xe2\x81\xa6" "a\xe2\x81\xa7\xe2\x81\xa8"
+					 "b\xe2\x81\xa9"), 200, "ab" },
+	{ "bidi marks LRM RLM ALM", BYTES("a\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c" "b"), 200, "ab" },
+	{ "ogham space U+1680", BYTES("a\xe1\x9a\x80" "b"), 200, "ab" },
+	{ "en quad..hair space U+2000-A", BYTES("\xe2\x80\x80" "a\xe2\x80\x85\xe2\x80\x8a" "b"),
+	  200, "ab" },
+	{ "zero width space U+200B", BYTES("a\xe2\x80\x8b" "b"), 200, "ab" },
+	{ "narrow nbsp U+202F", BYTES("a\xe2\x80\xaf" "b"), 200, "ab" },
+	{ "medium math space U+205F", BYTES("a\xe2\x81\x9f" "b"), 200, "ab" },
+	{ "ideographic space U+3000", BYTES("a\xe3\x80\x80" "b"), 200, "ab" },
+	{ "BOM U+FEFF", BYTES("\xef\xbb\xbf" "ab"), 200, "ab" },
 	{ "euro sign", BYTES("\xe2\x82\xac" "5"), 200, "\xe2\x82\xac" "5" },
 	{ "emoji", BYTES("hi \xf0\x9f\x98\x80!"), 200, "hi \xf0\x9f\x98\x80!" },
 	{ "U+D7FF", BYTES("\xed\x9f\xbf"), 200, "\xed\x9f\xbf" },
@@ -243,7 +266,10 @@ static bool valid_safe_utf8(const unsigned char *s, size_t len)
 		}
 		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
 		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp <= 0x9f))
+		    (cp >= 0x80 && cp <= 0xa0) || cp == 0x61c || cp == 0x1680 || cp == 0x180e ||
+		    (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
+		    cp == 0x205f || cp == 0x2060 || (cp >= 0x2066 && cp <= 0x2069) ||
+		    cp == 0x3000 || cp == 0xfeff)
 			return false;
 		i += need + 1;
 	}
@@ -283,6 +309,46 @@ START_TEST(test_sanitize_random_bytes_always_safe)
 }
 END_TEST
 
+struct field_case {
+	const char *name;
+	const char *src;
+	size_t src_len;
+	size_t dst_size;
+	const char *want;
+};
+
+static const struct field_case field_cases[] = {
+	{ "plain name", BYTES("alice"), 64, "alice" },
+	{ "printable ascii", BYTES("a!#$%&'()*+,-./:;<=>?@[]^_`{|}~z"), 64,
+	  "a!#$%&'()*+,-./:;<=>?@[]^_`{|}~z" },
+	{ "empty", BYTES(""), 64, "-" },
+	{ "space", BYTES("x heroku_user_id=1"), 64, "x\\x20heroku_user_id=1" },
+	{ "quote and backslash", BYTES("a\"b\\c"), 64, "a\\x22b\\x5cc" },
+	{ "NBSP forges a field", BYTES("x\xc2\xa0heroku_user_id=0"), 64,
+	  "x\\xc2\\xa0heroku_user_id=0" },
+	{ "U+2028", BYTES("a\xe2\x80\xa8" "b"), 64, "a\\xe2\\x80\\xa8b" },
+	{ "controls", BYTES("a\r\nb\tc\x1b[31m\x7f"), 64, "a\\x0d\\x0ab\\x09c\\x1b[31m\\x7f" },
+	{ "NUL byte", BYTES("a\0b"), 64, "a\\x00b" },
+	{ "cut before an escape", BYTES("abc def"), 6, "abc" },
+	{ "cut plain", BYTES("abcdef"), 4, "abc" },
+};
+
+START_TEST(test_sanitize_field)
+{
+	const struct field_case *c = &field_cases[_i];
+	char dst[128];
+
+	memset(dst, 'Z', sizeof dst);
+	sanitize_field(dst, c->dst_size, c->src, c->src_len);
+	ck_assert_msg(strcmp(dst, c->want) == 0, "%s: got \"%s\", want \"%s\"",
+		      c->name, dst, c->want);
+	ck_assert_msg(dst[c->dst_size] == 'Z', "%s: wrote past dst_size", c->name);
+	for (const char *p = dst; *p; p++)
+		ck_assert_msg(*p >= 0x21 && *p <= 0x7e && *p != '"', "%s: byte 0x%02x in output",
+			      c->name, (unsigned)(unsigned char)*p);
+}
+END_TEST
+
 Suite *sanitize_suite(void)
 {
 	Suite *s = suite_create("sanitize");
@@ -297,6 +363,8 @@ Suite *sanitize_suite(void)
 	tcase_add_test(tc, test_sanitize_message_max);
 	tcase_add_test(tc, test_sanitize_cut_multibyte_run);
 	tcase_add_test(tc, test_sanitize_random_bytes_always_safe);
+	tcase_add_loop_test(tc, test_sanitize_field, 0,
+			    (int)(sizeof field_cases / sizeof field_cases[0]));
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
