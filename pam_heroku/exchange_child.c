@@ -93,6 +93,13 @@ static bool helper_trusted(const char *path, char resolved[PATH_MAX], char reaso
 	}
 }
 
+bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
+{
+	char resolved[PATH_MAX];
+
+	return helper_trusted(exchange_helper_path(), resolved, reason);
+}
+
 /* ----------------------------------------------------------------------- */
 /* Time.                                                                    */
 

@@ -17,6 +17,8 @@
 #ifndef PAM_HEROKU_EXCHANGE_CHILD_H
 #define PAM_HEROKU_EXCHANGE_CHILD_H
 
+#include <stdbool.h>
+
 #include "credential.h"
 #include "exchange_wire.h"
 #include "result.h"
@@ -27,6 +29,9 @@
 
 /* The helper program (exchange_path.c: fixed at build time). */
 const char *exchange_helper_path(void);
+
+/* Whether the helper passes the checks made before each run; why not in reason. */
+bool exchange_child_helper_ok(char reason[PH_REASON_MAX]);
 
 /*
  * One exchange of credential.  The reply (reason included) is filled on
