@@ -387,7 +387,7 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 	int fd;
 
 	memset(outcome, 0, sizeof *outcome);
-	fd = safe_file_open(path, SAFE_FILE_PUBLIC, reason);
+	fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
 	result = scan_fd(&scanner, fd, reason);

@@ -860,6 +860,15 @@ static void print_login(const struct settings *settings, const char *user,
 		       settings->export_access_token ? " HEROKU_API_KEY" : "");
 }
 
+/* Whether this host has a local account called name (an error reads as "no"). */
+static bool local_account_exists(const char *name)
+{
+	struct passwd entry, *found = NULL;
+	char buffer[16384];
+
+	return getpwnam_r(name, &entry, buffer, sizeof buffer, &found) == 0 && found != NULL;
+}
+
 /*
  * --identify: who the Heroku user is, and the allowlist line that lets them
  * in.  Never the session id or a token: the administrator only needs the id.
@@ -889,7 +898,7 @@ static void print_identify(const struct options *options, const struct login_out
 		fprintf(stderr, PROGRAM ": note: replace ACCOUNT with the local account(s) this "
 			"Heroku user may log in as (or give --identify=ACCOUNT)\n");
 	else if (strcmp(account, "*") != 0 && strchr(account, ',') == NULL &&
-		 getpwnam(account) == NULL)
+		 !local_account_exists(account))
 		fprintf(stderr, PROGRAM ": note: there is no local account %s on this host\n",
 			account);
 }

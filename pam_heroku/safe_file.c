@@ -1,26 +1,44 @@
 /*
  * safe_file.c - open the files the module trusts, refusing unsafe ones.
  *
- * As OpenSSH's StrictModes: a file that someone other than root (or the
- * account the module runs as) could have written may not decide who logs
- * in.  The checks are made with fstat() on the descriptor that is then read,
- * so the file cannot be swapped between the check and the read.
+ * As OpenSSH's StrictModes (misc.c, safe_path and safe_path_fd): a file that
+ * someone other than root (or the account the module runs as) could have
+ * written, or could have swapped by writing a directory on its way, may not
+ * decide who logs in.  So the file and every directory from it up to "/"
+ * are checked; a symbolic link is followed only by walking where it points
+ * the same way; and what is read is the descriptor whose identity matches
+ * the file the walk checked.  Files on procfs, sysfs and the like, whose
+ * contents other processes choose however root-owned they look
+ * (/proc/self/environ of a setuid su), are refused.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "safe_file.h"
 #include "secret.h"
 
+/* As the kernel's own limit (MAXSYMLINKS) for one path. */
+#define SYMLINKS_MAX 40
+
 bool safe_file_is_private(const struct stat *st)
 {
 	return (st->st_mode & (S_IRWXG | S_IRWXO)) == 0;
+}
+
+static bool owned_by_root_or_us(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
 }
 
 bool safe_file_stat_ok(const struct stat *st, const char *path,
@@ -30,7 +48,7 @@ bool safe_file_stat_ok(const struct stat *st, const char *path,
 		snprintf(reason, PH_REASON_MAX, "%s is not a regular file", path);
 		return false;
 	}
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+	if (!owned_by_root_or_us(st)) {
 		snprintf(reason, PH_REASON_MAX, "%s is owned by uid %lu, not by root or uid %lu",
 			 path, (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return false;
@@ -49,32 +67,267 @@ bool safe_file_stat_ok(const struct stat *st, const char *path,
 	return true;
 }
 
-int safe_file_open(const char *path, enum safe_file_secrecy secrecy,
+/* ----------------------------------------------------------------------- */
+/* The walk from "/" to the file.                                          */
+
+struct walk {
+	const char *name;               /* the path as given, for reasons */
+	char *reason;
+	char dir[PATH_MAX];             /* the directory reached so far, canonical */
+	char pending[2 * PATH_MAX];     /* what is left to resolve */
+	unsigned symlinks;
+	struct stat file;               /* the file the walk ends at */
+};
+
+static bool walk_fail(struct walk *walk, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool walk_fail(struct walk *walk, const char *format, ...)
+{
+	char detail[PH_REASON_MAX / 2];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(detail, sizeof detail, format, args);
+	va_end(args);
+	snprintf(walk->reason, PH_REASON_MAX, "%.200s: %s", walk->name, detail);
+	return false;
+}
+
+/*
+ * The directory that holds entry: owned by root or us, and writable by no
+ * one else, unless it is sticky (as /tmp) and the entry is root's or ours,
+ * which then no one else may rename or remove.
+ */
+static bool directory_ok(struct walk *walk, const struct stat *entry)
+{
+	struct stat dir;
+
+	if (lstat(walk->dir, &dir) != 0)
+		return walk_fail(walk, "cannot stat directory %s: %s", walk->dir, strerror(errno));
+	if (!owned_by_root_or_us(&dir))
+		return walk_fail(walk, "directory %s is owned by uid %lu, not by root or uid %lu",
+				 walk->dir, (unsigned long)dir.st_uid, (unsigned long)geteuid());
+	if ((dir.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !((dir.st_mode & S_ISVTX) && owned_by_root_or_us(entry)))
+		return walk_fail(walk, "directory %s is writable by group or others (mode %04o)",
+				 walk->dir, (unsigned)(dir.st_mode & 07777));
+	return true;
+}
+
+static bool nothing_pending(const struct walk *walk)
+{
+	return walk->pending[strspn(walk->pending, "/")] == '\0';
+}
+
+/* Move the first component of walk->pending into component: 1, or 0 when
+ * none is left, or -1 when it is longer than a name may be. */
+static int next_component(struct walk *walk, char component[NAME_MAX + 1])
+{
+	const char *start = walk->pending + strspn(walk->pending, "/");
+	size_t len = strcspn(start, "/");
+
+	if (len == 0)
+		return 0;
+	if (len > NAME_MAX)
+		return -1;
+	memcpy(component, start, len);
+	component[len] = '\0';
+	memmove(walk->pending, start + len, strlen(start + len) + 1);
+	return 1;
+}
+
+/* ".." of the canonical directory reached so far. */
+static void go_up(struct walk *walk)
+{
+	char *slash = strrchr(walk->dir, '/');
+
+	if (slash != NULL && slash != walk->dir)
+		*slash = '\0';
+	else
+		strcpy(walk->dir, "/");
+}
+
+/* A link met on the way: what it points to is walked next, from "/" or here. */
+static bool follow_link(struct walk *walk, const char *link)
+{
+	char target[PATH_MAX];
+	ssize_t len;
+
+	if (++walk->symlinks > SYMLINKS_MAX)
+		return walk_fail(walk, "more than %d symbolic links", SYMLINKS_MAX);
+	len = readlink(link, target, sizeof target - 1);
+	if (len <= 0)
+		return walk_fail(walk, "cannot read the symbolic link %s", link);
+	target[len] = '\0';
+	if ((size_t)len + 1 + strlen(walk->pending) + 1 > sizeof walk->pending)
+		return walk_fail(walk, "the path through %s is too long", link);
+	memmove(walk->pending + len + 1, walk->pending, strlen(walk->pending) + 1);
+	memcpy(walk->pending, target, (size_t)len);
+	walk->pending[len] = '/';
+	if (target[0] == '/')
+		strcpy(walk->dir, "/");
+	return true;
+}
+
+/*
+ * Resolve walk->pending from "/", checking each directory that holds an
+ * entry on the way (symbolic links and where they point included); at the
+ * end walk->file is the status of the file reached.
+ */
+static bool walk_path(struct walk *walk)
+{
+	char component[NAME_MAX + 1];
+	char entry[PATH_MAX + NAME_MAX + 2];
+	int got;
+
+	strcpy(walk->dir, "/");
+	while ((got = next_component(walk, component)) > 0) {
+		struct stat st;
+
+		if (strcmp(component, ".") == 0)
+			continue;
+		if (strcmp(component, "..") == 0) {
+			go_up(walk);
+			continue;
+		}
+		snprintf(entry, sizeof entry, "%s%s%s", walk->dir,
+			 strcmp(walk->dir, "/") == 0 ? "" : "/", component);
+		if (strlen(entry) >= PATH_MAX)
+			return walk_fail(walk, "the path under %s is too long", walk->dir);
+		if (lstat(entry, &st) != 0)
+			return walk_fail(walk, "cannot stat %s: %s", entry, strerror(errno));
+		if (!directory_ok(walk, &st))
+			return false;
+		if (S_ISLNK(st.st_mode)) {
+			if (!follow_link(walk, entry))
+				return false;
+		} else if (nothing_pending(walk)) {
+			walk->file = st;
+			return true;
+		} else if (!S_ISDIR(st.st_mode)) {
+			return walk_fail(walk, "%s is not a directory", entry);
+		} else {
+			strcpy(walk->dir, entry);
+		}
+	}
+	if (got < 0)
+		return walk_fail(walk, "a name on the path is longer than %d bytes", NAME_MAX);
+	return walk_fail(walk, "the path names no file");
+}
+
+/* ----------------------------------------------------------------------- */
+/* The file system under the file.                                          */
+
+/*
+ * Pseudo file systems whose "files" hold what other processes chose
+ * (environments, command lines, kernel state), whoever owns them.
+ */
+static bool is_pseudo_fs(unsigned long type)
+{
+	static const unsigned long types[] = {
+		PROC_SUPER_MAGIC, SYSFS_MAGIC, DEVPTS_SUPER_MAGIC, CGROUP_SUPER_MAGIC,
+		CGROUP2_SUPER_MAGIC, SECURITYFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+		BPF_FS_MAGIC, EFIVARFS_MAGIC,
+	};
+
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (type == types[i])
+			return true;
+	return false;
+}
+
+/*
+ * devtmpfs reports the magic of tmpfs (or ramfs), so fstatfs alone cannot
+ * tell it from /tmp: a file on such a file system is refused when it is the
+ * one mounted at /dev.
+ */
+static bool is_on_devtmpfs(unsigned long type, const struct stat *st)
+{
+	struct stat dev;
+
+	return (type == TMPFS_MAGIC || type == RAMFS_MAGIC) && stat("/dev", &dev) == 0 &&
+	       dev.st_dev == st->st_dev;
+}
+
+static bool file_system_ok(int fd, const struct stat *st, const char *path,
+			   char reason[PH_REASON_MAX])
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) != 0) {
+		snprintf(reason, PH_REASON_MAX, "cannot stat the file system of %s: %s", path,
+			 strerror(errno));
+		return false;
+	}
+	if (is_pseudo_fs((unsigned long)fs.f_type) ||
+	    is_on_devtmpfs((unsigned long)fs.f_type, st)) {
+		snprintf(reason, PH_REASON_MAX, "%s is on a pseudo file system (type 0x%lx), "
+			 "whose contents other processes choose", path, (unsigned long)fs.f_type);
+		return false;
+	}
+	return true;
+}
+
+/* ----------------------------------------------------------------------- */
+
+/* Every check on an open descriptor: the walk, identity, mode, file system. */
+static bool descriptor_ok(int fd, const char *path, enum safe_file_secrecy secrecy,
+			  char reason[PH_REASON_MAX])
+{
+	struct walk *walk = calloc(1, sizeof *walk);
+	struct stat st;
+	bool ok;
+
+	if (walk == NULL) {
+		snprintf(reason, PH_REASON_MAX, "out of memory checking %s", path);
+		return false;
+	}
+	walk->name = path;
+	walk->reason = reason;
+	if (fstat(fd, &st) != 0) {
+		snprintf(reason, PH_REASON_MAX, "cannot stat %s: %s", path, strerror(errno));
+		ok = false;
+	} else if (strlen(path) >= PATH_MAX) {
+		snprintf(reason, PH_REASON_MAX, "the path %.64s... is too long", path);
+		ok = false;
+	} else {
+		strcpy(walk->pending, path);
+		ok = safe_file_stat_ok(&st, path, secrecy, reason) && walk_path(walk);
+	}
+	if (ok && (walk->file.st_dev != st.st_dev || walk->file.st_ino != st.st_ino)) {
+		snprintf(reason, PH_REASON_MAX, "%s changed while it was being checked", path);
+		ok = false;
+	}
+	if (ok)
+		ok = file_system_ok(fd, &st, path, reason);
+	free(walk);
+	return ok;
+}
+
+int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absent,
 		   char reason[PH_REASON_MAX])
 {
-	struct stat st;
 	int fd;
 
+	if (absent != NULL)
+		*absent = false;
+	if (path[0] != '/') {
+		snprintf(reason, PH_REASON_MAX, "%s is not an absolute path", path);
+		return -1;
+	}
 	/* O_NONBLOCK: a FIFO planted in place of the file must not hang the login. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int saved = errno;
 
 		snprintf(reason, PH_REASON_MAX, "cannot open %s: %s", path, strerror(saved));
-		errno = saved;
+		if (absent != NULL)
+			*absent = saved == ENOENT;
 		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
-		int saved = errno;
-
-		snprintf(reason, PH_REASON_MAX, "cannot stat %s: %s", path, strerror(saved));
+	if (!descriptor_ok(fd, path, secrecy, reason)) {
 		close(fd);
-		errno = saved;
-		return -1;
-	}
-	if (!safe_file_stat_ok(&st, path, secrecy, reason)) {
-		close(fd);
-		errno = EPERM;
 		return -1;
 	}
 	return fd;
@@ -109,7 +362,7 @@ static enum ph_result read_all(int fd, const char *path, char *buffer, size_t ca
 
 enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 			      size_t max_size, char **text, size_t *len,
-			      struct stat *st, char reason[PH_REASON_MAX])
+			      struct stat *st, bool *absent, char reason[PH_REASON_MAX])
 {
 	enum ph_result result;
 	struct stat file_st;
@@ -118,7 +371,7 @@ enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 
 	*text = NULL;
 	*len = 0;
-	fd = safe_file_open(path, secrecy, reason);
+	fd = safe_file_open(path, secrecy, absent, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
 	if (fstat(fd, &file_st) != 0) {

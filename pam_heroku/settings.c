@@ -586,12 +586,15 @@ static char *load_config_file(const char *path, bool must_exist, struct settings
 			      struct raw_values *file, size_t *size, struct problems *problems)
 {
 	char reason[PH_REASON_MAX];
+	bool absent = false;
 	struct stat st;
 	char *text;
 
-	if (safe_file_read(path, SAFE_FILE_PUBLIC, CONFIG_FILE_MAX, &text, size, &st,
+	/* Only the default file's absence (the open failing with ENOENT) means
+	 * "no file": one too large or unreadable is an error, never skipped. */
+	if (safe_file_read(path, SAFE_FILE_PUBLIC, CONFIG_FILE_MAX, &text, size, &st, &absent,
 			   reason) != PH_OK) {
-		if (!(errno == ENOENT && !must_exist))
+		if (!(absent && !must_exist))
 			problem(problems, "%s", reason);
 		return NULL;
 	}
@@ -615,7 +618,7 @@ static void load_secret_file(struct settings *settings, struct problems *problem
 	char *line;
 
 	if (safe_file_read(settings->client_secret_file, SAFE_FILE_PRIVATE, SECRET_FILE_MAX,
-			   &text, &size, NULL, reason) != PH_OK) {
+			   &text, &size, NULL, NULL, reason) != PH_OK) {
 		problem(problems, "%s", reason);
 		return;
 	}
@@ -639,7 +642,7 @@ static void load_ca_file(struct settings *settings, struct problems *problems)
 	char reason[PH_REASON_MAX];
 
 	if (safe_file_read(settings->ca_file, SAFE_FILE_PUBLIC, CA_FILE_MAX, &settings->ca_pem,
-			   &settings->ca_pem_len, NULL, reason) != PH_OK)
+			   &settings->ca_pem_len, NULL, NULL, reason) != PH_OK)
 		problem(problems, "%s", reason);
 }
 
@@ -659,7 +662,7 @@ static void check_file(const char *path, enum safe_file_secrecy secrecy,
 		       struct problems *problems)
 {
 	char reason[PH_REASON_MAX];
-	int fd = safe_file_open(path, secrecy, reason);
+	int fd = safe_file_open(path, secrecy, NULL, reason);
 
 	if (fd < 0)
 		problem(problems, "%s", reason);

@@ -31,6 +31,10 @@
  * conversation call of the cycle, which runs in a module's context: put e.g.
  * "auth optional pam_echo.so ..." before the module under test.
  *
+ * PAM_DRIVER_PROMPT_HOOK, when set, is a shell command run (system(3)) just
+ * before each prompt is answered: a test changes the world while the module
+ * waits for the user (e.g. swaps a file it has already checked).
+ *
  * Syslog capture: the driver defines syslog, vsyslog, __syslog_chk and
  * __vsyslog_chk; linked with -rdynamic, these are what libpam's pam_syslog
  * (and any module) calls.  When PAM_DRIVER_SYSLOG names a file, each message
@@ -300,6 +304,15 @@ static void free_responses(struct pam_response *responses, int count)
 	free(responses);
 }
 
+/* PAM_DRIVER_PROMPT_HOOK: the test's command, while the user "types". */
+static void run_prompt_hook(void)
+{
+	const char *hook = getenv("PAM_DRIVER_PROMPT_HOOK");
+
+	if (hook != NULL && hook[0] != '\0' && system(hook) != 0)
+		fprintf(stderr, "pam_driver: PAM_DRIVER_PROMPT_HOOK failed\n");
+}
+
 static int driver_conv(int num_msg, const struct pam_message **msg,
 		       struct pam_response **resp, void *appdata)
 {
@@ -324,6 +337,7 @@ static int driver_conv(int num_msg, const struct pam_message **msg,
 			print_escaped(m->msg_style == PAM_PROMPT_ECHO_OFF ?
 				      "conv: echo_off " : "conv: echo_on ", text);
 			driver->prompts++;
+			run_prompt_hook();
 			if (driver->next_answer >= driver->answers_count) {
 				printf("conv: no answer left\n");
 				free_responses(responses, num_msg);

@@ -25,6 +25,8 @@ import base64
 import hashlib
 import os
 import re
+import shlex
+import shutil
 import subprocess
 
 from harness import (ALICE_ID, ALLOWLIST_BAD_LINES, ALLOWLIST_LINES, BOB_ID,
@@ -1009,6 +1011,110 @@ for _name, _kw in {
     def _unsafe_case(t, kw=_kw):
         _unsafe(t, **kw)
     generated(f"unsafe_{_name}_is_service_err", _unsafe_case)
+
+
+# ---- files trusted as OpenSSH's StrictModes: every directory up to "/"
+
+def _in_writable_directory(t, what):
+    """Put `what`'s file in a directory others may write (0777, not sticky):
+    whoever can write it can swap the file, so it is unsafe however safe the
+    file itself is."""
+    shared = t.path("shared-dir")
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    inside = os.path.join(shared, what)
+    if what == "config":
+        t.config()
+        shutil.copy2(t.config_path, inside)
+        t.service(config=inside)
+    elif what == "allowlist":
+        t.config(allowlist=t.write_allowlist(inside, ALLOWLIST_LINES))
+    elif what == "secret_file":
+        shutil.copy2(t.suite.client_secret_file, inside)
+        t.config(client_secret_file=inside)
+    else:
+        shutil.copy2(t.suite.ca, inside)
+        t.config(ca_file=inside)
+    misconfigured(t, request_id="-")
+
+
+for _what in ("config", "allowlist", "secret_file", "ca_file"):
+    def _writable_dir_case(t, what=_what):
+        _in_writable_directory(t, what)
+    generated(f"{_what}_in_writable_directory_is_service_err", _writable_dir_case)
+
+
+@case
+def allowlist_in_sticky_directory_is_fine(t):
+    # As /tmp: sticky, so no one else may rename or remove our entry.
+    sticky = t.path("sticky-dir")
+    os.mkdir(sticky)
+    os.chmod(sticky, 0o1777)
+    t.config(allowlist=t.write_allowlist(os.path.join(sticky, "allow"), ALLOWLIST_LINES))
+    login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+
+
+@case
+def allowlist_link_to_proc_self_environ_is_service_err(t):
+    # /proc/self/environ is "owned by root, mode 0400" when a setuid su runs
+    # the module, and whoever runs su chooses its contents: a variable that
+    # holds the line "<dave's id> *" would grant dave every account, root
+    # included.  Refused for its file system (procfs), and nothing is sent.
+    link = t.path("allow-link")
+    os.symlink("/proc/self/environ", link)
+    t.config(allowlist=link)
+    env = {"PAM_HEROKU_IT_FORGED": f"\n{DAVE_ID} *\n"}
+    r = login_fails(t, "root", "ok-dave", "PAM_SERVICE_ERR", 0, request_id="-", env=env,
+                    phases=["auth", "account", "env"])
+    t.expect_logged(r, r"pseudo file system", "procfs named as the reason")
+
+
+@case
+def ca_file_swapped_at_the_prompt_is_not_reread(t):
+    # The CA bytes are read once, through the checked descriptor, before the
+    # prompt: a CA file swapped while the user types must not let a server
+    # that the new file trusts (a man in the middle) answer.
+    # A fake of this case's own, with a certificate of the other CA (the
+    # suite's other-CA fake must see no request: another case checks that).
+    mitm = t.private_fake("mitm", cert="other-server")
+    ca = t.write("ca-copy.pem", open(t.suite.ca, encoding="ascii").read(), 0o644)
+    t.config(api_url=mitm.url, ca_file=ca)
+    swap = f"cp -f {shlex.quote(t.suite.other_ca)} {shlex.quote(ca)}"
+    login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-",
+                env={"PAM_DRIVER_PROMPT_HOOK": swap})
+    t.check(not mitm.records(), "the server the swapped-in CA trusts received the request")
+    with open(ca, encoding="ascii") as f, open(t.suite.other_ca, encoding="ascii") as g:
+        t.check(f.read() == g.read(), "the prompt hook did not swap the CA file")
+    # The control: with that CA from the start, the same server logs in.
+    r = t.login("alice", "ok-alice", fake=mitm)
+    t.expect_auth(r, "PAM_SUCCESS")
+
+
+@case
+def oversized_default_config_is_service_err(t):
+    # Only the default file's absence means "no file": a 74 KB
+    # /etc/security/pam_heroku.conf is an error, never skipped for the
+    # defaults and the module line.  In a private mount namespace, a case
+    # directory is bound over the default directory.
+    need_root(t, "a private mount namespace")
+    if shutil.which("unshare") is None:
+        t.skip("unshare (util-linux) is not installed")
+    confdir = t.path("default-confdir")
+    os.mkdir(confdir, 0o755)
+    t.write(os.path.join(confdir, "pam_heroku.conf"),
+            "# padding\n" + "#" * 74 * 1024 + "\ntimeout = 5\n", 0o644)
+    args = (f"api_url={t.fake.url} ca_file={t.suite.ca} allowlist={t.allowlist} "
+            f"client_secret_file={t.suite.client_secret_file}")
+    t.service(config=False, auth_args=args, account_args=args)
+    bind = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh",
+            confdir, t.suite.default_confdir]
+    if not os.path.isdir(t.suite.default_confdir):
+        t.skip(f"{t.suite.default_confdir} does not exist to bind over")
+    r = t.login("alice", "ok-alice", wrapper=bind, phases=["auth", "env"])
+    t.expect_auth(r, "PAM_SERVICE_ERR")
+    t.expect_requests(r, 0)
+    t.expect_logged(r, r"larger than", "the oversized default config named")
 
 
 @case

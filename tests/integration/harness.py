@@ -719,9 +719,10 @@ class Case:
 
     def login(self, user, *answers, service=None, phases=None, env=None,
               authtok=None, repeat=1, summaries=None, fake=None, label=None,
-              timeout=60, argv_answers=()):
+              timeout=60, argv_answers=(), wrapper=()):
         """Run the driver once.  answers go through a pipe (--answers-fd),
-        one per line; argv_answers (no secrets) on the command line, first.  summaries: how many "auth <outcome>:" lines this run
+        one per line; argv_answers (no secrets) on the command line, first.
+        wrapper: a command the driver runs under (e.g. unshare).  summaries: how many "auth <outcome>:" lines this run
         must log (default: one per auth phase and per module auth line in
         the service).  Returns a Run."""
         if service is None:
@@ -734,7 +735,7 @@ class Case:
         if authtok is not None:
             self.suite.add_credential(authtok, f"authtok first given in {self.name}")
 
-        argv = [self.suite.driver, "--confdir", self.confdir, "--service", service,
+        argv = list(wrapper) + [self.suite.driver, "--confdir", self.confdir, "--service", service,
                 "--user", user]
         for phase in phases or ():
             argv += ["--phase", phase]

@@ -48,21 +48,18 @@ static void check_open(const char *path, enum safe_file_secrecy secrecy, bool wa
 		       const char *what)
 {
 	char reason[PH_REASON_MAX] = "";
+	bool absent = true;
 	int fd;
 
-	errno = 0;
-	fd = safe_file_open(path, secrecy, reason);
+	fd = safe_file_open(path, secrecy, &absent, reason);
 	if (want_ok) {
 		ck_assert_msg(fd >= 0, "%s: refused (%s)", what, reason);
 		close(fd);
 	} else {
-		int saved = errno;
-
 		ck_assert_msg(fd == -1, "%s: accepted", what);
 		ck_assert_msg(reason[0] != '\0', "%s: empty reason", what);
-		ck_assert_msg(saved == EPERM, "%s: errno %d (%s), want EPERM", what, saved,
-			      strerror(saved));
 	}
+	ck_assert_msg(!absent, "%s: reported as absent", what);
 }
 
 START_TEST(test_open_modes)
@@ -84,19 +81,19 @@ START_TEST(test_open_missing)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	char reason[PH_REASON_MAX] = "";
+	bool absent = false;
 
 	unit_tmpdir(dir);
 	unit_path(path, dir, "absent");
-	errno = 0;
-	ck_assert_int_eq(safe_file_open(path, SAFE_FILE_PUBLIC, reason), -1);
-	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(safe_file_open(path, SAFE_FILE_PUBLIC, &absent, reason), -1);
+	ck_assert(absent);
 	ck_assert(reason[0] != '\0');
 
 	unit_path(path, dir, "no/such/dir");
 	reason[0] = '\0';
-	errno = 0;
-	ck_assert_int_eq(safe_file_open(path, SAFE_FILE_PRIVATE, reason), -1);
-	ck_assert_int_eq(errno, ENOENT);
+	absent = false;
+	ck_assert_int_eq(safe_file_open(path, SAFE_FILE_PRIVATE, &absent, reason), -1);
+	ck_assert(absent);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
 }
@@ -110,10 +107,8 @@ START_TEST(test_open_directory)
 
 	unit_tmpdir(dir);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
-	errno = 0;
-	fd = safe_file_open(dir, SAFE_FILE_PUBLIC, reason);
+	fd = safe_file_open(dir, SAFE_FILE_PUBLIC, NULL, reason);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_int_eq(errno, EPERM);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
 }
@@ -129,10 +124,8 @@ START_TEST(test_open_fifo_does_not_block)
 	unit_tmpdir(dir);
 	unit_path(path, dir, "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	errno = 0;
-	fd = safe_file_open(path, SAFE_FILE_PUBLIC, reason);
+	fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
 	ck_assert_int_eq(fd, -1);
-	ck_assert_int_eq(errno, EPERM);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
 }
@@ -159,10 +152,10 @@ START_TEST(test_open_symlink)
 	ck_assert_int_eq(symlink("/nonexistent/pam_heroku/file", link), 0);
 	{
 		char reason[PH_REASON_MAX] = "";
+		bool absent = false;
 
-		errno = 0;
-		ck_assert_int_eq(safe_file_open(link, SAFE_FILE_PUBLIC, reason), -1);
-		ck_assert_int_eq(errno, ENOENT);
+		ck_assert_int_eq(safe_file_open(link, SAFE_FILE_PUBLIC, &absent, reason), -1);
+		ck_assert(absent);      /* the open itself failed with ENOENT */
 	}
 	unit_rmtree(dir);
 }
@@ -176,7 +169,7 @@ START_TEST(test_open_returns_readable_fd)
 
 	unit_tmpdir(dir);
 	unit_write_text(path, dir, "f", "hello", 0600);
-	fd = safe_file_open(path, SAFE_FILE_PRIVATE, reason);
+	fd = safe_file_open(path, SAFE_FILE_PRIVATE, NULL, reason);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(read(fd, buf, sizeof buf), 5);
 	ck_assert_mem_eq(buf, "hello", 5);
@@ -288,7 +281,7 @@ START_TEST(test_read_contents)
 
 	unit_tmpdir(dir);
 	unit_write_text(path, dir, "f", "hello\nworld\n", 0644);
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, &st, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, &st, NULL, reason),
 			 PH_OK);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_uint_eq(len, 12);
@@ -311,7 +304,7 @@ START_TEST(test_read_binary_and_empty)
 
 	unit_tmpdir(dir);
 	unit_write_file(path, dir, "bin", bin, sizeof bin, 0600);
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PRIVATE, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PRIVATE, 4096, &text, &len, NULL, NULL, reason),
 			 PH_OK);
 	ck_assert_uint_eq(len, sizeof bin);
 	ck_assert_mem_eq(text, bin, sizeof bin);
@@ -321,7 +314,7 @@ START_TEST(test_read_binary_and_empty)
 	unit_write_text(path, dir, "empty", "", 0644);
 	text = NULL;
 	len = 99;
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, NULL, reason),
 			 PH_OK);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_uint_eq(len, 0);
@@ -344,14 +337,14 @@ START_TEST(test_read_max_size)
 	unit_tmpdir(dir);
 	unit_write_text(path, dir, "f", content, 0644);
 
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 100, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 100, &text, &len, NULL, NULL, reason),
 			 PH_OK);
 	ck_assert_uint_eq(len, 100);
 	secret_free_len(text, len + 1);
 
 	text = NULL;
 	reason[0] = '\0';
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 99, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 99, &text, &len, NULL, NULL, reason),
 			 PH_MISCONFIGURED);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
@@ -362,6 +355,7 @@ START_TEST(test_read_refusals)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	char reason[PH_REASON_MAX] = "";
+	bool absent = false;
 	char *text = NULL;
 	size_t len = 0;
 
@@ -369,30 +363,36 @@ START_TEST(test_read_refusals)
 
 	/* absent */
 	unit_path(path, dir, "absent");
-	errno = 0;
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, reason),
-			 PH_MISCONFIGURED);
-	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, &absent,
+					reason), PH_MISCONFIGURED);
+	ck_assert(absent);
 	ck_assert(reason[0] != '\0');
+
+	/* too large: an error, never "absent", whatever errno was before */
+	unit_write_text(path, dir, "big", "0123456789", 0644);
+	errno = ENOENT;
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4, &text, &len, NULL, &absent,
+					reason), PH_MISCONFIGURED);
+	ck_assert(!absent);
 
 	/* writable by others */
 	unit_write_text(path, dir, "ww", "x\n", 0666);
 	reason[0] = '\0';
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, NULL, reason),
 			 PH_MISCONFIGURED);
 	ck_assert(reason[0] != '\0');
 
 	/* a secret readable by others */
 	unit_write_text(path, dir, "secret", "s3cr3t\n", 0644);
 	reason[0] = '\0';
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PRIVATE, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PRIVATE, 4096, &text, &len, NULL, NULL, reason),
 			 PH_MISCONFIGURED);
 	ck_assert(reason[0] != '\0');
 	ck_assert_ptr_null(strstr(reason, "s3cr3t"));
 
 	/* a directory */
 	reason[0] = '\0';
-	ck_assert_int_eq(safe_file_read(dir, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(dir, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, NULL, reason),
 			 PH_MISCONFIGURED);
 	ck_assert(reason[0] != '\0');
 
@@ -400,9 +400,131 @@ START_TEST(test_read_refusals)
 	unit_path(path, dir, "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	reason[0] = '\0';
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, NULL, reason),
 			 PH_MISCONFIGURED);
 	ck_assert(reason[0] != '\0');
+	unit_rmtree(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Every directory up to "/", symbolic links, pseudo file systems.
+ */
+
+START_TEST(test_walk_directory_modes)
+{
+	char dir[PATH_MAX], sub[PATH_MAX], path[PATH_MAX];
+
+	unit_tmpdir(dir);
+	unit_path(sub, dir, "sub");
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	unit_write_text(path, sub, "f", "x\n", 0644);
+	check_open(path, SAFE_FILE_PUBLIC, true, "in a 0755 directory");
+	ck_assert_int_eq(chmod(sub, 0775), 0);
+	check_open(path, SAFE_FILE_PUBLIC, false, "in a group-writable directory");
+	ck_assert_int_eq(chmod(sub, 0757), 0);
+	check_open(path, SAFE_FILE_PUBLIC, false, "in an other-writable directory");
+	ck_assert_int_eq(chmod(sub, 0777), 0);
+	check_open(path, SAFE_FILE_PUBLIC, false, "in a 0777 directory");
+	/* sticky, as /tmp: the entry below is ours, so no one else may swap it */
+	ck_assert_int_eq(chmod(sub, 01777), 0);
+	check_open(path, SAFE_FILE_PUBLIC, true, "ours, in a sticky 1777 directory");
+	ck_assert_int_eq(chmod(sub, 0755), 0);
+	/* a directory higher up counts as much as the file's own */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	check_open(path, SAFE_FILE_PUBLIC, false, "under a 0777 directory two levels up");
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	unit_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_walk_symlinks)
+{
+	char dir[PATH_MAX], open_dir[PATH_MAX], safe[PATH_MAX], unsafe[PATH_MAX];
+	char link[PATH_MAX], relative[PATH_MAX];
+
+	unit_tmpdir(dir);
+	unit_write_text(safe, dir, "safe", "x\n", 0644);
+	unit_path(open_dir, dir, "open");
+	ck_assert_int_eq(mkdir(open_dir, 0777), 0);
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
+	unit_write_text(unsafe, open_dir, "f", "x\n", 0644);
+
+	/* a link in a safe directory to a file in a writable one */
+	unit_path(link, dir, "to-open");
+	ck_assert_int_eq(symlink(unsafe, link), 0);
+	check_open(link, SAFE_FILE_PUBLIC, false, "link to a file in a 0777 directory");
+	/* a link in a writable directory, to a safe file: whoever can write the
+	 * directory can point it anywhere */
+	unit_path(link, open_dir, "to-safe");
+	ck_assert_int_eq(symlink(safe, link), 0);
+	check_open(link, SAFE_FILE_PUBLIC, false, "link in a 0777 directory");
+	/* relative links with "..", resolved and walked */
+	ck_assert_int_eq(chmod(open_dir, 0755), 0);
+	unit_path(relative, open_dir, "rel");
+	ck_assert_int_eq(symlink("../safe", relative), 0);
+	check_open(relative, SAFE_FILE_PUBLIC, true, "relative link ../safe");
+	/* a loop ends */
+	unit_path(link, dir, "loop-a");
+	ck_assert_int_eq(symlink("loop-b", link), 0);
+	unit_path(link, dir, "loop-b");
+	ck_assert_int_eq(symlink("loop-a", link), 0);
+	{
+		char reason[PH_REASON_MAX] = "";
+
+		ck_assert_int_eq(safe_file_open(link, SAFE_FILE_PUBLIC, NULL, reason), -1);
+	}
+	unit_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_walk_refuses_pseudo_file_systems)
+{
+	/* Root-owned and not writable, yet chosen by whoever started the process
+	 * (/proc/self/environ of a setuid su): refused, also through a link. */
+	char dir[PATH_MAX], link[PATH_MAX];
+	char reason[PH_REASON_MAX] = "";
+
+	ck_assert_int_eq(safe_file_open("/proc/self/environ", SAFE_FILE_PUBLIC, NULL, reason), -1);
+	ck_assert_int_eq(safe_file_open("/proc/version", SAFE_FILE_PUBLIC, NULL, reason), -1);
+	ck_assert_msg(strstr(reason, "pseudo file system") != NULL, "%s", reason);
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) == 0)
+		ck_assert_int_eq(safe_file_open("/sys/kernel/mm/transparent_hugepage/enabled",
+						SAFE_FILE_PUBLIC, NULL, reason), -1);
+	unit_tmpdir(dir);
+	unit_path(link, dir, "allow");
+	ck_assert_int_eq(symlink("/proc/version", link), 0);
+	check_open(link, SAFE_FILE_PUBLIC, false, "link to /proc/version");
+	unit_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_walk_directory_of_other_uid_refused)
+{
+	char dir[PATH_MAX], sub[PATH_MAX], path[PATH_MAX];
+
+	if (!unit_have_root("test_walk_directory_of_other_uid_refused"))
+		return;
+	unit_tmpdir(dir);
+	unit_path(sub, dir, "sub");
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	unit_write_text(path, sub, "f", "x\n", 0644);
+	ck_assert_int_eq(chown(sub, unit_other_uid(), (gid_t)-1), 0);
+	check_open(path, SAFE_FILE_PUBLIC, false, "in a directory owned by another uid");
+	/* sticky (as /tmp) helps only when the entry below is root's or ours: a
+	 * link another user planted there may point at any safe file */
+	ck_assert_int_eq(chown(sub, 0, (gid_t)-1), 0);
+	ck_assert_int_eq(chmod(sub, 01777), 0);
+	{
+		char safe[PATH_MAX], link[PATH_MAX];
+
+		unit_write_text(safe, dir, "safe", "x\n", 0644);
+		unit_path(link, sub, "planted");
+		ck_assert_int_eq(symlink(safe, link), 0);
+		check_open(link, SAFE_FILE_PUBLIC, true, "our link in a sticky directory");
+		ck_assert_int_eq(lchown(link, unit_other_uid(), (gid_t)-1), 0);
+		check_open(link, SAFE_FILE_PUBLIC, false, "another uid's link in a sticky directory");
+	}
 	unit_rmtree(dir);
 }
 END_TEST
@@ -426,7 +548,7 @@ START_TEST(test_owner_other_uid_refused)
 	check_open(path, SAFE_FILE_PUBLIC, false, "owned by another uid, public");
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	check_open(path, SAFE_FILE_PRIVATE, false, "owned by another uid, private");
-	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, reason),
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 4096, &text, &len, NULL, NULL, reason),
 			 PH_MISCONFIGURED);
 	unit_rmtree(dir);
 }
@@ -464,6 +586,10 @@ Suite *safe_file_suite(void)
 	tcase_add_test(open_tc, test_open_fifo_does_not_block);
 	tcase_add_test(open_tc, test_open_symlink);
 	tcase_add_test(open_tc, test_open_returns_readable_fd);
+	tcase_add_test(open_tc, test_walk_directory_modes);
+	tcase_add_test(open_tc, test_walk_symlinks);
+	tcase_add_test(open_tc, test_walk_refuses_pseudo_file_systems);
+	tcase_add_test(open_tc, test_walk_directory_of_other_uid_refused);
 	suite_add_tcase(s, open_tc);
 
 	tcase_add_test(stat_tc, test_stat_ok);
