@@ -27,77 +27,35 @@
 #include <unistd.h>
 
 #include "exchange_child.h"
+#include "safe_file.h"
 #include "secret.h"
 
 /* ----------------------------------------------------------------------- */
 /* Is the helper ours?                                                      */
 
 /*
- * Owned by root (or by the euid, for a build tree) and writable by nobody
- * else.  A sticky directory (/tmp, where test builds live) may be writable
- * by all: nobody but an entry's owner can rename or remove it there, and
- * the entry below is checked in its turn.
+ * Checked as every file the module trusts (safe_file.h: it and every
+ * directory up to / owned by root or the euid, writable by nobody else),
+ * and executable.  As with OpenSSH's safe_path, when nobody but root can
+ * change any of them, the name checked is the program run.
  */
-static bool owner_and_mode_ok(const struct stat *st, const char *path, char reason[PH_REASON_MAX])
-{
-	bool sticky_dir = S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX);
-
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(reason, PH_REASON_MAX, "%s is owned by uid %lu, not by root", path,
-			 (unsigned long)st->st_uid);
-		return false;
-	}
-	if (!sticky_dir && (st->st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(reason, PH_REASON_MAX, "%s is writable by group or others (mode %04o)",
-			 path, (unsigned)(st->st_mode & 07777));
-		return false;
-	}
-	return true;
-}
-
-/*
- * The program and every directory above it, as OpenSSH's safe_path: when
- * none of them can be changed by anyone but root, the name checked is the
- * program run.  resolved receives the path without symbolic links.
- */
-static bool helper_trusted(const char *path, char resolved[PATH_MAX], char reason[PH_REASON_MAX])
-{
-	char dir[PATH_MAX];
-	struct stat st;
-
-	if (path[0] != '/' || realpath(path, resolved) == NULL) {
-		snprintf(reason, PH_REASON_MAX, "exchange helper %s: %s", path,
-			 path[0] != '/' ? "not an absolute path" : strerror(errno));
-		return false;
-	}
-	if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR)) {
-		snprintf(reason, PH_REASON_MAX, "exchange helper %.400s is not an executable file",
-			 resolved);
-		return false;
-	}
-	if (!owner_and_mode_ok(&st, resolved, reason))
-		return false;
-	memcpy(dir, resolved, PATH_MAX);
-	for (;;) {
-		char *slash = strrchr(dir, '/');
-
-		slash[slash == dir ? 1 : 0] = '\0';   /* the parent; "/" stays "/" */
-		if (stat(dir, &st) != 0) {
-			snprintf(reason, PH_REASON_MAX, "cannot stat %.400s: %s", dir, strerror(errno));
-			return false;
-		}
-		if (!owner_and_mode_ok(&st, dir, reason))
-			return false;
-		if (strcmp(dir, "/") == 0)
-			return true;
-	}
-}
-
 bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
 {
-	char resolved[PATH_MAX];
+	const char *path = exchange_helper_path();
+	char why[PH_REASON_MAX];
+	struct stat st;
+	bool ok;
+	int fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, why);
 
-	return helper_trusted(exchange_helper_path(), resolved, reason);
+	if (fd < 0) {
+		snprintf(reason, PH_REASON_MAX, "exchange helper: %.480s", why);
+		return false;
+	}
+	ok = fstat(fd, &st) == 0 && (st.st_mode & S_IXUSR) != 0;
+	close(fd);
+	if (!ok)
+		snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
+	return ok;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -448,7 +406,6 @@ enum ph_result exchange_child_run(const struct settings *settings,
 				  struct wire_reply *reply)
 {
 	long long deadline = now_ms() + (settings->timeout + EXCHANGE_CHILD_MARGIN) * 1000LL;
-	char resolved[PATH_MAX];
 	char *request = NULL, *answer = NULL;
 	size_t request_len = 0, answer_len = 0;
 	bool complete = false, timed_out = false;
@@ -457,7 +414,7 @@ enum ph_result exchange_child_run(const struct settings *settings,
 	enum ph_result result;
 
 	memset(reply, 0, sizeof *reply);
-	if (!helper_trusted(exchange_helper_path(), resolved, reply->reason))
+	if (!exchange_child_helper_ok(reply->reason))
 		return reply->result = PH_MISCONFIGURED;
 	answer = calloc(1, WIRE_REPLY_MAX + 1);
 	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
@@ -465,7 +422,7 @@ enum ph_result exchange_child_run(const struct settings *settings,
 		snprintf(reply->reason, sizeof reply->reason, "out of memory preparing the request");
 		return reply->result = PH_UNAVAILABLE;
 	}
-	if (!start_helper(resolved, &child, reply->reason)) {
+	if (!start_helper(exchange_helper_path(), &child, reply->reason)) {
 		secret_free_len(request, request_len);
 		free(answer);
 		return reply->result = PH_UNAVAILABLE;

@@ -3,9 +3,9 @@
  * pam_heroku_exchange, hand it one request, read back one verdict.
  *
  * The helper's path is fixed at build time (exchange_helper_path) and is
- * checked like every file the module trusts before it is run: every
- * directory from / down and the program itself owned by root (or the
- * effective uid) and writable by nobody else.  The helper runs with an empty
+ * checked like every file the module trusts before it is run (safe_file.h:
+ * the program and every directory up to / owned by root or the effective
+ * uid, writable by nobody else), and must be executable.  The helper runs with an empty
  * environment, a fixed argv and only its two pipe ends; it is killed when
  * the exchange's timeout plus EXCHANGE_CHILD_MARGIN has passed.
  *
