@@ -35,8 +35,8 @@ PORTS_WITHOUT_BOOLEAN = {"http_port_t", "dns_port_t"}
 
 # Writes the reference policy grants every domain, or that the helper needs:
 # its own /proc/PID entries, the null and tty devices, the UNIX sockets of the
-# name services (nscd, systemd-resolved, avahi, mcstrans) that glibc's
-# resolver connects to.  Anything else writable is a failure.
+# name services (nscd, systemd-resolved, avahi, mcstrans, sssd) that glibc's
+# resolver and getpwnam connect to.  Anything else writable is a failure.
 WRITE_PERMS = {"write", "append", "create", "unlink", "rename", "link",
                "setattr", "add_name", "remove_name", "reparent", "rmdir",
                "relabelfrom", "relabelto", "mounton", "quotaon"}
@@ -46,7 +46,7 @@ WRITABLE = {
     "lnk_file": {HELPER},
     "chr_file": {"null_device_t", "zero_device_t", "devtty_t"},
     "sock_file": {"nscd_runtime_t", "systemd_resolved_runtime_t",
-                  "avahi_runtime_t", "setrans_runtime_t"},
+                  "avahi_runtime_t", "setrans_runtime_t", "sssd_var_lib_t"},
     "blk_file": set(),
 }
 # The loader maps the helper and its libraries executable; nothing else.
@@ -273,6 +273,15 @@ class Checker:
         if self.rules("type_transition", source=HELPER, tclass=["process"]):
             problems.append("a process type_transition out of the helper")
         return "; ".join(problems[:4]) or None
+
+    def check_confine(self):
+        """the helper may drop to its user and lower its own limits (RLIMIT_CORE 0)"""
+        for target, tclass, perm in ((HELPER, "process", "setrlimit"),
+                                     (HELPER, "capability", "setuid"),
+                                     (HELPER, "capability", "setgid")):
+            if not self.allowed(HELPER, target, tclass, perm):
+                return "no allow %s %s:%s %s" % (HELPER, target, tclass, perm)
+        return None
 
     def check_no_secrets(self):
         """the helper cannot read the configuration, the secret, or shadow"""
