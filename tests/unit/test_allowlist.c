@@ -572,6 +572,54 @@ START_TEST(test_any_id)
 }
 END_TEST
 
+/* each_account: the names of well-formed lines, joined with '|'. */
+static void collect_account(void *ctx, const char *name, size_t len)
+{
+	char *names = ctx;
+	size_t used = strlen(names);
+
+	snprintf(names + used, 256 - used, "%s%.*s", used ? "|" : "", (int)len, name);
+}
+
+/*
+ * Whom the file grants (pam_heroku_check's summary): well-formed lines
+ * counted as naming accounts or '*', and each name of those lines handed
+ * to the caller as written; malformed, blank and comment lines not at all.
+ */
+START_TEST(test_grant_counts)
+{
+	static const char text[] =
+		"# comment\n"
+		"\n"
+		ALICE_ID "  carol , alice  # trailing comment\n"
+		BOB_ID "  bob\n"
+		ANY_ID "  *\n"
+		"not-a-uuid  mallory\n"
+		STRANGER_ID "  eve,,x\n"
+		ALICE_ID "\n";
+	char names[256] = "";
+	struct allowlist_query q = { .each_account = collect_account, .each_account_ctx = names };
+	struct scan s;
+
+	scan_file(&s, text, strlen(text));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.named_lines, 2);
+	ck_assert_uint_eq(s.outcome.any_lines, 1);
+	ck_assert_uint_eq(s.outcome.bad_lines, 3);
+	ck_assert_str_eq(names, "carol|alice|bob");
+	unit_rmtree(s.dir);
+
+	scan_file(&s, "# nothing but comments\n\n", strlen("# nothing but comments\n\n"));
+	names[0] = '\0';
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.named_lines + s.outcome.any_lines, 0);
+	ck_assert_uint_eq(s.outcome.bad_lines, 0);
+	ck_assert_str_eq(names, "");
+	unit_rmtree(s.dir);
+}
+END_TEST
+
 Suite *allowlist_suite(void)
 {
 	Suite *s = suite_create("allowlist");
@@ -584,6 +632,7 @@ Suite *allowlist_suite(void)
 	tcase_add_test(lines, test_cr_inside_account_list);
 	tcase_add_test(lines, test_only_grants);
 	tcase_add_test(lines, test_any_id);
+	tcase_add_test(lines, test_grant_counts);
 	tcase_add_test(lines, test_example_denies);
 	tcase_add_test(lines, test_case_insensitive_id);
 	tcase_add_test(lines, test_account_list_exact);
