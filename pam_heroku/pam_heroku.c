@@ -270,12 +270,15 @@ static const char *const exported_names[] = {
 /*
  * Nothing from an earlier attempt on this handle survives (sudo and login
  * retry on one handle): no exported variable (pam_putenv with a bare name
- * removes it, and libpam wipes it), no identity for the account phase.
+ * removes it, and libpam wipes it; asked only for one that is set, since
+ * libpam logs an error for removing an absent one), no identity for the
+ * account phase.
  */
 static void forget_identity(pam_handle_t *pamh)
 {
 	for (size_t i = 0; i < sizeof exported_names / sizeof exported_names[0]; i++)
-		pam_putenv(pamh, exported_names[i]);
+		if (pam_getenv(pamh, exported_names[i]) != NULL)
+			pam_putenv(pamh, exported_names[i]);
 	pam_set_data(pamh, DATA_USER_ID, NULL, NULL);
 }
 
