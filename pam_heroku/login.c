@@ -4,8 +4,8 @@
  *
  * Each step returns an enum ph_result and the walk stops at the first that
  * is not PH_OK, so every path that is not a clean success fails closed.  The
- * request body holds the credential and the client secret: it is wiped as
- * soon as the exchange is over.
+ * request, the POST and the answer's parse happen in pam_heroku_exchange, a
+ * process of its own (exchange_child.h); only its small verdict comes back.
  */
 #include "config.h"
 
@@ -16,8 +16,8 @@
 #include "allowlist.h"
 #include "credential.h"
 #include "login.h"
+#include "exchange_child.h"
 #include "secret.h"
-#include "token_request.h"
 
 /* The debug flag's line: what was asked and what came back, never a secret. */
 static void log_exchange(const struct settings *settings, const struct ph_log *log,
@@ -34,36 +34,32 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 		ph_or_dash(outcome->ratelimit_remaining), body_len);
 }
 
-/* POST the credential and judge the answer into outcome->response. */
+/*
+ * Hand the credential to pam_heroku_exchange (exchange_child.c), which posts
+ * it and judges the answer; its verdict lands in outcome->response.
+ */
 static enum ph_result exchange_credential(const struct settings *settings,
 					  const struct credential *credential,
 					  const struct ph_log *log, struct login_outcome *outcome)
 {
-	struct exchange_reply reply;
+	struct wire_reply reply;
 	enum ph_result result;
-	char *body;
 
 	if (settings->client_secret == NULL) {
 		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
 		return PH_MISCONFIGURED;
 	}
-	body = token_request_body(credential, settings->client_secret);
-	if (body == NULL) {
-		snprintf(outcome->reason, sizeof outcome->reason, "out of memory building the request");
-		return PH_UNAVAILABLE;
-	}
-	result = exchange_post(settings, body, &reply, outcome->reason);
-	secret_free(body);
+	result = exchange_child_run(settings, credential, &reply);
 	outcome->status = reply.status;
+	snprintf(outcome->reason, sizeof outcome->reason, "%s", reply.reason);
 	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
 	snprintf(outcome->ratelimit_remaining, sizeof outcome->ratelimit_remaining, "%s",
 		 reply.ratelimit_remaining);
 	log_exchange(settings, log, outcome, reply.body_len);
-	if (result == PH_OK)
-		result = token_response_parse(reply.status, reply.body, reply.body_len,
-					      settings->export_access_token, &outcome->response,
-					      outcome->reason);
-	exchange_reply_clear(&reply);
+	/* The verdict's identity, token and message move over; the reply keeps nothing. */
+	outcome->response = reply.response;
+	reply.response.access_token = NULL;
+	wire_reply_clear(&reply);
 	if (result != PH_OK)
 		outcome->response.user_id[0] = '\0';  /* only a well-formed answer names a user */
 	return result;
@@ -194,5 +190,6 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 
 void login_outcome_clear(struct login_outcome *outcome)
 {
-	token_response_clear(&outcome->response);
+	secret_free(outcome->response.access_token);
+	outcome->response.access_token = NULL;
 }

@@ -20,7 +20,7 @@
 #include <security/pam_modules.h>
 
 #include "authorize.h"
-#include "exchange.h"
+#include "exchange_wire.h"
 #include "login.h"
 #include "result.h"
 #include "sanitize.h"
@@ -61,7 +61,7 @@ struct attempt {
 	struct ph_log log;
 	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
 	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
-	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
+	char request_id[WIRE_REQUEST_ID_MAX + 1];
 	char reason[PH_REASON_MAX];
 };
 
@@ -318,8 +318,6 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 	login_outcome_clear(&outcome);
 	if (result != PH_OK && prompted)
 		forget_typed(attempt, result, flags);
-	/* HEROKU_API_KEY was copied after the exchange's last clear. */
-	secret_clear_registers();
 	return result;
 }
 
