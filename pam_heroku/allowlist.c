@@ -288,6 +288,43 @@ struct scanner {
 };
 
 /* Judge the lines of text: each ends in '\n', except the file's last one. */
+_Static_assert(sizeof ((struct allowlist_outcome *)0)->candidate_id[0] ==
+	       TOKEN_RESPONSE_UUID_LEN + 1, "candidate_id holds one UUID");
+
+/* A well-formed line that could grant the account: its id, for later. */
+static void keep_candidate(struct allowlist_outcome *outcome, struct span line, unsigned number)
+{
+	unsigned i = outcome->candidates++;
+
+	if (i >= ALLOWLIST_CANDIDATES_MAX)
+		return;
+	line = span_trim(line);     /* a well-formed line starts with its id */
+	memcpy(outcome->candidate_id[i], line.start, TOKEN_RESPONSE_UUID_LEN);
+	outcome->candidate_id[i][TOKEN_RESPONSE_UUID_LEN] = '\0';
+	outcome->candidate_line[i] = number;
+}
+
+void allowlist_refusal(const char *path, char reason[PH_REASON_MAX])
+{
+	snprintf(reason, PH_REASON_MAX, "no line of %s grants this Heroku user this account", path);
+}
+
+bool allowlist_candidates_decide(const struct allowlist_outcome *outcome, const char *user_id,
+				 unsigned *matched_line)
+{
+	*matched_line = 0;
+	if (outcome->candidates > ALLOWLIST_CANDIDATES_MAX)
+		return false;
+	if (user_id == NULL || strlen(user_id) != TOKEN_RESPONSE_UUID_LEN || !is_uuid(user_id))
+		return true;    /* no UUID: no line can grant it */
+	for (unsigned i = 0; i < outcome->candidates; i++)
+		if (id_matches(outcome->candidate_id[i], user_id)) {
+			*matched_line = outcome->candidate_line[i];
+			return true;
+		}
+	return true;
+}
+
 static void scan_lines(struct scanner *s, const char *text, size_t size)
 {
 	const char *end = text + size;
@@ -311,6 +348,8 @@ static void scan_lines(struct scanner *s, const char *text, size_t size)
 			count_grant(accounts, s->query, s->outcome);
 		if (why == NULL && grants && s->outcome->matched_line == 0)
 			s->outcome->matched_line = s->number;
+		if (why == NULL && grants && s->query->any_id)
+			keep_candidate(s->outcome, line, s->number);
 		start = newline ? newline + 1 : end;
 	}
 }
@@ -405,8 +444,7 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 		return PH_REFUSED;
 	}
 	if (outcome->matched_line == 0) {
-		snprintf(reason, PH_REASON_MAX, "no line of %s grants this Heroku user this account",
-			 path);
+		allowlist_refusal(path, reason);
 		return PH_REFUSED;
 	}
 	return PH_OK;

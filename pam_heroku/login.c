@@ -65,6 +65,12 @@ static enum ph_result exchange_credential(const struct settings *settings,
 	return result;
 }
 
+/* The reason of a granted login: the line that grants it. */
+static void allowed_by(const struct settings *settings, unsigned line, char reason[PH_REASON_MAX])
+{
+	snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist, line);
+}
+
 enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
 				     const char *pam_user, bool only_grants,
 				     const struct ph_log *log, unsigned *matched_line,
@@ -79,8 +85,7 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
 	result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
 	if (result == PH_OK) {
 		*matched_line = allowlist.matched_line;
-		snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist,
-			 allowlist.matched_line);
+		allowed_by(settings, allowlist.matched_line, reason);
 	}
 	return result;
 }
@@ -94,15 +99,39 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
  */
 static enum ph_result check_account_grantable(const struct settings *settings,
 					      const char *pam_user, const struct ph_log *log,
+					      struct allowlist_outcome *grantable,
 					      char reason[PH_REASON_MAX])
 {
 	struct allowlist_query query = { .user_id = NULL, .pam_user = pam_user, .any_id = true };
-	struct allowlist_outcome allowlist;
-	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, grantable, reason);
 
 	if (result == PH_REFUSED)
 		snprintf(reason + strlen(reason), PH_REASON_MAX - strlen(reason), "; nothing sent");
 	return result;
+}
+
+/*
+ * Once the API named the user: the lines the check before the exchange
+ * found able to grant the account decide, without reading the file again;
+ * only when there were more of them than it keeps is the file scanned for
+ * the id (lines naming it only, the malformed ones were reported already).
+ */
+static enum ph_result decide_grant(const struct settings *settings,
+				   const struct allowlist_outcome *grantable,
+				   const char *pam_user, const struct ph_log *log,
+				   struct login_outcome *outcome)
+{
+	const char *user_id = outcome->response.user_id;
+
+	if (!allowlist_candidates_decide(grantable, user_id, &outcome->matched_line))
+		return login_check_allowlist(settings, user_id, pam_user, true, log,
+					     &outcome->matched_line, outcome->reason);
+	if (outcome->matched_line == 0) {
+		allowlist_refusal(settings->allowlist, outcome->reason);
+		return PH_REFUSED;
+	}
+	allowed_by(settings, outcome->matched_line, outcome->reason);
+	return PH_OK;
 }
 
 /* The typed text as a credential of a form the grants setting accepts. */
@@ -143,18 +172,19 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome)
 {
+	struct allowlist_outcome grantable;
 	struct credential credential;
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
 	result = accept_credential(settings, typed, &credential, outcome);
 	if (result == PH_OK)
-		result = check_account_grantable(settings, pam_user, log, outcome->reason);
+		result = check_account_grantable(settings, pam_user, log, &grantable,
+						 outcome->reason);
 	if (result == PH_OK)
 		result = exchange_credential(settings, &credential, log, outcome);
 	if (result == PH_OK)
-		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, true,
-					       log, &outcome->matched_line, outcome->reason);
+		result = decide_grant(settings, &grantable, pam_user, log, outcome);
 	return result;
 }
 

@@ -1283,6 +1283,19 @@ def account_no_allowlist_line_could_grant_is_refused_unsent(t):
     login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
 
 
+@case
+def many_lines_able_to_grant_still_decide_by_id(t):
+    # More lines that could grant the account than the check before the
+    # exchange keeps: the decision falls back to a scan for the id, which
+    # must give the same verdicts.
+    lines = [f"{STRANGER_ID.replace('9', str(i % 8))} alice" for i in range(40)]
+    allow = t.write_allowlist("allow-many", lines + [f"{ALICE_ID} alice", f"{BOB_ID} bob"])
+    t.config(allowlist=allow)
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_logged(r, re.escape(f"{allow}:41 allows it"), "the granting line")
+    login_fails(t, "alice", "ok-bob", "PAM_AUTH_ERR", 1, heroku_id=BOB_ID)
+
+
 SSHD_SUBSTITUTE = "\b\n\r\x7fINCORRECT"
 
 
