@@ -309,6 +309,43 @@ struct scanner {
 	unsigned number;                /* lines judged so far */
 };
 
+_Static_assert(sizeof ((struct allowlist_outcome *)0)->candidate_id[0] ==
+	       TOKEN_RESPONSE_UUID_LEN + 1, "candidate_id holds one UUID");
+
+/* A well-formed line that could grant the account: its id, for later. */
+static void keep_candidate(struct allowlist_outcome *outcome, struct span line, unsigned number)
+{
+	unsigned i = outcome->candidates++;
+
+	if (i >= ALLOWLIST_CANDIDATES_MAX)
+		return;
+	line = span_trim(line);     /* a well-formed line starts with its id */
+	memcpy(outcome->candidate_id[i], line.start, TOKEN_RESPONSE_UUID_LEN);
+	outcome->candidate_id[i][TOKEN_RESPONSE_UUID_LEN] = '\0';
+	outcome->candidate_line[i] = number;
+}
+
+void allowlist_refusal(const char *path, char reason[PH_REASON_MAX])
+{
+	snprintf(reason, PH_REASON_MAX, "no line of %s grants this Heroku user this account", path);
+}
+
+bool allowlist_candidates_decide(const struct allowlist_outcome *outcome, const char *user_id,
+				 unsigned *matched_line)
+{
+	*matched_line = 0;
+	if (outcome->candidates > ALLOWLIST_CANDIDATES_MAX)
+		return false;
+	if (user_id == NULL || strlen(user_id) != TOKEN_RESPONSE_UUID_LEN || !is_uuid(user_id))
+		return true;    /* no UUID: no line can grant it */
+	for (unsigned i = 0; i < outcome->candidates; i++)
+		if (id_matches(outcome->candidate_id[i], user_id)) {
+			*matched_line = outcome->candidate_line[i];
+			return true;
+		}
+	return true;
+}
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && ALLOWLIST_PLAIN_PATH
 /* One bit per lane of m (lanes 0xff or 0), lane i in bit i (little-endian). */
 static unsigned lane_bits(bytes16 m)
@@ -375,10 +412,14 @@ static const char *judge_plain_line(struct scanner *s, const char *start, const 
 	s->outcome->named_lines++;
 	if (s->query->each_account != NULL)
 		s->query->each_account(s->query->each_account_ctx, name, len);
-	if (s->outcome->matched_line == 0 && s->query->pam_user != NULL && len == s->user_len &&
-	    memcmp(name, s->query->pam_user, len) == 0 &&
-	    (s->query->any_id || id_matches(start, s->wanted)))
+	if (s->query->pam_user == NULL || len != s->user_len ||
+	    memcmp(name, s->query->pam_user, len) != 0 ||
+	    !(s->query->any_id || id_matches(start, s->wanted)))
+		return p;
+	if (s->outcome->matched_line == 0)
 		s->outcome->matched_line = s->number;
+	if (s->query->any_id)
+		keep_candidate(s->outcome, (struct span){ start, p }, s->number);
 	return p;
 }
 #else
@@ -421,6 +462,8 @@ static void scan_lines(struct scanner *s, const char *text, size_t size)
 			count_grant(accounts, s->query, s->outcome);
 		if (why == NULL && grants && s->outcome->matched_line == 0)
 			s->outcome->matched_line = s->number;
+		if (why == NULL && grants && s->query->any_id)
+			keep_candidate(s->outcome, line, s->number);
 	}
 }
 
@@ -514,8 +557,7 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 		return PH_REFUSED;
 	}
 	if (outcome->matched_line == 0) {
-		snprintf(reason, PH_REASON_MAX, "no line of %s grants this Heroku user this account",
-			 path);
+		allowlist_refusal(path, reason);
 		return PH_REFUSED;
 	}
 	return PH_OK;

@@ -4,8 +4,8 @@
  *
  * Each step returns an enum ph_result and the walk stops at the first that
  * is not PH_OK, so every path that is not a clean success fails closed.  The
- * request body holds the credential and the client secret: it is wiped as
- * soon as the exchange is over.
+ * request, the POST and the answer's parse happen in pam_heroku_exchange, a
+ * process of its own (exchange_child.h); only its small verdict comes back.
  */
 #include "config.h"
 
@@ -16,8 +16,8 @@
 #include "allowlist.h"
 #include "credential.h"
 #include "login.h"
+#include "exchange_child.h"
 #include "secret.h"
-#include "token_request.h"
 
 /* The debug flag's line: what was asked and what came back, never a secret. */
 static void log_exchange(const struct settings *settings, const struct ph_log *log,
@@ -34,39 +34,41 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 		ph_or_dash(outcome->ratelimit_remaining), body_len);
 }
 
-/* POST the credential and judge the answer into outcome->response. */
+/*
+ * Hand the credential to pam_heroku_exchange (exchange_child.c), which posts
+ * it and judges the answer; its verdict lands in outcome->response.
+ */
 static enum ph_result exchange_credential(const struct settings *settings,
 					  const struct credential *credential,
 					  const struct ph_log *log, struct login_outcome *outcome)
 {
-	struct exchange_reply reply;
+	struct wire_reply reply;
 	enum ph_result result;
-	char *body;
 
 	if (settings->client_secret == NULL) {
 		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
 		return PH_MISCONFIGURED;
 	}
-	body = token_request_body(credential, settings->client_secret);
-	if (body == NULL) {
-		snprintf(outcome->reason, sizeof outcome->reason, "out of memory building the request");
-		return PH_UNAVAILABLE;
-	}
-	result = exchange_post(settings, body, &reply, outcome->reason);
-	secret_free(body);
+	result = exchange_child_run(settings, credential, &reply);
 	outcome->status = reply.status;
+	snprintf(outcome->reason, sizeof outcome->reason, "%s", reply.reason);
 	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
 	snprintf(outcome->ratelimit_remaining, sizeof outcome->ratelimit_remaining, "%s",
 		 reply.ratelimit_remaining);
 	log_exchange(settings, log, outcome, reply.body_len);
-	if (result == PH_OK)
-		result = token_response_parse(reply.status, reply.body, reply.body_len,
-					      settings->export_access_token, &outcome->response,
-					      outcome->reason);
-	exchange_reply_clear(&reply);
+	/* The verdict's identity, token and message move over; the reply keeps nothing. */
+	outcome->response = reply.response;
+	reply.response.access_token = NULL;
+	wire_reply_clear(&reply);
 	if (result != PH_OK)
 		outcome->response.user_id[0] = '\0';  /* only a well-formed answer names a user */
 	return result;
+}
+
+/* The reason of a granted login: the line that grants it. */
+static void allowed_by(const struct settings *settings, unsigned line, char reason[PH_REASON_MAX])
+{
+	snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist, line);
 }
 
 enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
@@ -83,8 +85,7 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
 	result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
 	if (result == PH_OK) {
 		*matched_line = allowlist.matched_line;
-		snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist,
-			 allowlist.matched_line);
+		allowed_by(settings, allowlist.matched_line, reason);
 	}
 	return result;
 }
@@ -98,15 +99,39 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
  */
 static enum ph_result check_account_grantable(const struct settings *settings,
 					      const char *pam_user, const struct ph_log *log,
+					      struct allowlist_outcome *grantable,
 					      char reason[PH_REASON_MAX])
 {
 	struct allowlist_query query = { .user_id = NULL, .pam_user = pam_user, .any_id = true };
-	struct allowlist_outcome allowlist;
-	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, grantable, reason);
 
 	if (result == PH_REFUSED)
 		snprintf(reason + strlen(reason), PH_REASON_MAX - strlen(reason), "; nothing sent");
 	return result;
+}
+
+/*
+ * Once the API named the user: the lines the check before the exchange
+ * found able to grant the account decide, without reading the file again;
+ * only when there were more of them than it keeps is the file scanned for
+ * the id (lines naming it only, the malformed ones were reported already).
+ */
+static enum ph_result decide_grant(const struct settings *settings,
+				   const struct allowlist_outcome *grantable,
+				   const char *pam_user, const struct ph_log *log,
+				   struct login_outcome *outcome)
+{
+	const char *user_id = outcome->response.user_id;
+
+	if (!allowlist_candidates_decide(grantable, user_id, &outcome->matched_line))
+		return login_check_allowlist(settings, user_id, pam_user, true, log,
+					     &outcome->matched_line, outcome->reason);
+	if (outcome->matched_line == 0) {
+		allowlist_refusal(settings->allowlist, outcome->reason);
+		return PH_REFUSED;
+	}
+	allowed_by(settings, outcome->matched_line, outcome->reason);
+	return PH_OK;
 }
 
 /* The typed text as a credential of a form the grants setting accepts. */
@@ -147,22 +172,24 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome)
 {
+	struct allowlist_outcome grantable;
 	struct credential credential;
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
 	result = accept_credential(settings, typed, &credential, outcome);
 	if (result == PH_OK)
-		result = check_account_grantable(settings, pam_user, log, outcome->reason);
+		result = check_account_grantable(settings, pam_user, log, &grantable,
+						 outcome->reason);
 	if (result == PH_OK)
 		result = exchange_credential(settings, &credential, log, outcome);
 	if (result == PH_OK)
-		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, true,
-					       log, &outcome->matched_line, outcome->reason);
+		result = decide_grant(settings, &grantable, pam_user, log, outcome);
 	return result;
 }
 
 void login_outcome_clear(struct login_outcome *outcome)
 {
-	token_response_clear(&outcome->response);
+	secret_free(outcome->response.access_token);
+	outcome->response.access_token = NULL;
 }

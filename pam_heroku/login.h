@@ -1,7 +1,8 @@
 /*
  * login.h - the walk from a typed credential to a verdict, without PAM.
  *
- *   credential -> token request -> exchange -> token response -> allowlist
+ *   credential -> [pam_heroku_exchange: token request -> exchange -> token
+ *   response] -> allowlist
  *
  * The module (pam_heroku.c) and pam_heroku_check --login both call this one
  * function (and --identify its first part), so the tool can never decide
@@ -12,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "exchange.h"
+#include "exchange_wire.h"
 #include "result.h"
 #include "settings.h"
 #include "token_response.h"
@@ -21,7 +22,7 @@ struct login_outcome {
 	bool grant_known;                       /* the credential was accepted locally */
 	enum ph_grant grant;
 	long status;                            /* HTTP status, 0 when none arrived */
-	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];   /* "" when unknown */
+	char request_id[WIRE_REQUEST_ID_MAX + 1];   /* "" when unknown */
 	char ratelimit_remaining[32];           /* "" when unknown */
 	struct token_response response;         /* user id, session id, access token, API message */
 	unsigned matched_line;                  /* allowlist line that granted, 0 when none */

@@ -20,7 +20,7 @@
 #include <security/pam_modules.h>
 
 #include "authorize.h"
-#include "exchange.h"
+#include "exchange_wire.h"
 #include "login.h"
 #include "result.h"
 #include "sanitize.h"
@@ -61,7 +61,7 @@ struct attempt {
 	struct ph_log log;
 	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
 	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
-	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
+	char request_id[WIRE_REQUEST_ID_MAX + 1];
 	char reason[PH_REASON_MAX];
 };
 
@@ -270,12 +270,15 @@ static const char *const exported_names[] = {
 /*
  * Nothing from an earlier attempt on this handle survives (sudo and login
  * retry on one handle): no exported variable (pam_putenv with a bare name
- * removes it, and libpam wipes it), no identity for the account phase.
+ * removes it, and libpam wipes it; asked only for one that is set, since
+ * libpam logs an error for removing an absent one), no identity for the
+ * account phase.
  */
 static void forget_identity(pam_handle_t *pamh)
 {
 	for (size_t i = 0; i < sizeof exported_names / sizeof exported_names[0]; i++)
-		pam_putenv(pamh, exported_names[i]);
+		if (pam_getenv(pamh, exported_names[i]) != NULL)
+			pam_putenv(pamh, exported_names[i]);
 	pam_set_data(pamh, DATA_USER_ID, NULL, NULL);
 }
 
@@ -315,8 +318,6 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 	login_outcome_clear(&outcome);
 	if (result != PH_OK && prompted)
 		forget_typed(attempt, result, flags);
-	/* HEROKU_API_KEY was copied after the exchange's last clear. */
-	secret_clear_registers();
 	return result;
 }
 

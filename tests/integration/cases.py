@@ -1283,6 +1283,19 @@ def account_no_allowlist_line_could_grant_is_refused_unsent(t):
     login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
 
 
+@case
+def many_lines_able_to_grant_still_decide_by_id(t):
+    # More lines that could grant the account than the check before the
+    # exchange keeps: the decision falls back to a scan for the id, which
+    # must give the same verdicts.
+    lines = [f"{STRANGER_ID.replace('9', str(i % 8))} alice" for i in range(40)]
+    allow = t.write_allowlist("allow-many", lines + [f"{ALICE_ID} alice", f"{BOB_ID} bob"])
+    t.config(allowlist=allow)
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_logged(r, re.escape(f"{allow}:41 allows it"), "the granting line")
+    login_fails(t, "alice", "ok-bob", "PAM_AUTH_ERR", 1, heroku_id=BOB_ID)
+
+
 SSHD_SUBSTITUTE = "\b\n\r\x7fINCORRECT"
 
 
@@ -1406,6 +1419,20 @@ def module_logs_through_authpriv_without_control_chars(suite, results):
                 problems.add(f"control characters in case {name}")
     if problems:
         raise_failure("; ".join(sorted(problems)[:10]))
+
+
+@final
+def clearing_the_environment_logs_no_libpam_error(suite, results):
+    # The module removes HEROKU_* at every attempt; libpam logs an error for
+    # each removal of a variable that is not set, which must not fill the log.
+    noisy = set()
+    for name, run in _all_runs(results):
+        for _, text in run.syslog:
+            if "pam_putenv: delete non-existent entry" in text:
+                noisy.add(name)
+    if noisy:
+        raise_failure(f"libpam logged 'pam_putenv: delete non-existent entry' in "
+                      f"{len(noisy)} cases, e.g. {sorted(noisy)[:3]}")
 
 
 @final

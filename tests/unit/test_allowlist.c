@@ -739,6 +739,45 @@ START_TEST(test_plain_form_neighbours)
 }
 END_TEST
 
+/* The lines an any_id scan keeps decide once the API named the user. */
+START_TEST(test_candidates_decide)
+{
+	static const char text[] =
+		"garbage line\n"
+		ALICE_ID " alice\n"
+		BOB_ID " bob\n"
+		BOB_ID " alice,carol\n";
+	struct allowlist_query q = { .pam_user = "alice", .any_id = true };
+	unsigned line = 99;
+	struct scan s;
+	char many[64 * 1024] = "";
+
+	scan_file(&s, text, strlen(text));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.candidates, 2);
+	ck_assert(allowlist_candidates_decide(&s.outcome, ALICE_ID, &line));
+	ck_assert_uint_eq(line, 2);
+	ck_assert(allowlist_candidates_decide(&s.outcome, BOB_ID, &line));
+	ck_assert_uint_eq(line, 4);
+	ck_assert(allowlist_candidates_decide(&s.outcome, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", &line));
+	ck_assert_uint_eq(line, 0);
+	ck_assert(allowlist_candidates_decide(&s.outcome, "not-a-uuid", &line));
+	ck_assert_uint_eq(line, 0);
+	unit_rmtree(s.dir);
+
+	/* More lines able to grant than are kept: the caller must scan again. */
+	for (int i = 0; i <= ALLOWLIST_CANDIDATES_MAX; i++)
+		strcat(many, BOB_ID " *\n");
+	strcat(many, ALICE_ID " alice\n");
+	scan_file(&s, many, strlen(many));
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.candidates, ALLOWLIST_CANDIDATES_MAX + 2);
+	ck_assert(!allowlist_candidates_decide(&s.outcome, ALICE_ID, &line));
+	unit_rmtree(s.dir);
+}
+END_TEST
+
 Suite *allowlist_suite(void)
 {
 	Suite *s = suite_create("allowlist");
@@ -751,6 +790,7 @@ Suite *allowlist_suite(void)
 	tcase_add_test(lines, test_cr_inside_account_list);
 	tcase_add_test(lines, test_only_grants);
 	tcase_add_test(lines, test_any_id);
+	tcase_add_test(lines, test_candidates_decide);
 	tcase_add_test(lines, test_grant_counts);
 	tcase_add_test(lines, test_uuid_every_byte);
 	tcase_add_test(lines, test_plain_form_neighbours);
