@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -523,6 +524,46 @@ static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_M
 	return PH_OK;
 }
 
+/* What identifies the open file fd: device, inode, size, mtime. */
+static enum ph_result file_of(int fd, const char *path, struct allowlist_file *file,
+			      char reason[PH_REASON_MAX])
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(reason, PH_REASON_MAX, "cannot read %s", path);
+		return PH_MISCONFIGURED;
+	}
+	*file = (struct allowlist_file){ .dev = st.st_dev, .ino = st.st_ino,
+					 .size = st.st_size, .mtime = st.st_mtim };
+	return PH_OK;
+}
+
+enum ph_result allowlist_unchanged(const char *path, const struct allowlist_file *file,
+				   char reason[PH_REASON_MAX])
+{
+	struct allowlist_file now;
+	enum ph_result result;
+	int fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
+
+	if (fd < 0)
+		return PH_MISCONFIGURED;
+	result = file_of(fd, path, &now, reason);
+	close(fd);
+	if (result != PH_OK)
+		return result;
+	if (now.dev != file->dev || now.ino != file->ino) {
+		snprintf(reason, PH_REASON_MAX, "%s is another file now", path);
+		return PH_REFUSED;
+	}
+	if (now.size != file->size || now.mtime.tv_sec != file->mtime.tv_sec ||
+	    now.mtime.tv_nsec != file->mtime.tv_nsec) {
+		snprintf(reason, PH_REASON_MAX, "%s was modified", path);
+		return PH_REFUSED;
+	}
+	return PH_OK;
+}
+
 enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,
 			      const struct ph_log *log, struct allowlist_outcome *outcome,
 			      char reason[PH_REASON_MAX])
@@ -542,7 +583,9 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 	fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
-	result = scan_fd(&scanner, fd, reason);
+	result = file_of(fd, path, &outcome->file, reason);
+	if (result == PH_OK)
+		result = scan_fd(&scanner, fd, reason);
 	close(fd);
 	if (result != PH_OK)
 		return result;

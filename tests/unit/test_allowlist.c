@@ -778,6 +778,50 @@ START_TEST(test_candidates_decide)
 }
 END_TEST
 
+/*
+ * allowlist_unchanged (the account phase): the file a scan read, until it
+ * is edited (mtime), replaced (inode), grown (size), or made unsafe.
+ */
+START_TEST(test_unchanged_file)
+{
+	struct allowlist_query q = { .user_id = ALICE_ID, .pam_user = "alice" };
+	struct timespec later[2] = { { .tv_nsec = UTIME_OMIT }, { 0 } };
+	struct allowlist_file seen;
+	char other[PATH_MAX];
+	struct scan s;
+
+	scan_file(&s, EXAMPLE, strlen(EXAMPLE));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	seen = s.outcome.file;
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_OK);
+
+	/* The same bytes with another mtime. */
+	later[1].tv_sec = seen.mtime.tv_sec + 1;
+	later[1].tv_nsec = seen.mtime.tv_nsec;
+	ck_assert_int_eq(utimensat(AT_FDCWD, s.path, later, 0), 0);
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_REFUSED);
+	ck_assert_msg(strstr(s.reason, "was modified") != NULL, "%s", s.reason);
+
+	/* Another file with the same bytes and mtime. */
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	seen = s.outcome.file;
+	unit_write_file(other, s.dir, "other.allow", EXAMPLE, strlen(EXAMPLE), 0644);
+	later[1] = seen.mtime;
+	ck_assert_int_eq(utimensat(AT_FDCWD, other, later, 0), 0);
+	ck_assert_int_eq(rename(other, s.path), 0);
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_REFUSED);
+	ck_assert_msg(strstr(s.reason, "another file") != NULL, "%s", s.reason);
+
+	/* The same file made writable by others: no longer safe. */
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	seen = s.outcome.file;
+	ck_assert_int_eq(chmod(s.path, 0666), 0);
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_MISCONFIGURED);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
 Suite *allowlist_suite(void)
 {
 	Suite *s = suite_create("allowlist");
@@ -794,6 +838,7 @@ Suite *allowlist_suite(void)
 	tcase_add_test(lines, test_grant_counts);
 	tcase_add_test(lines, test_uuid_every_byte);
 	tcase_add_test(lines, test_plain_form_neighbours);
+	tcase_add_test(file, test_unchanged_file);
 	tcase_add_test(lines, test_example_denies);
 	tcase_add_test(lines, test_case_insensitive_id);
 	tcase_add_test(lines, test_account_list_exact);
