@@ -19,6 +19,8 @@
 #define PAM_HEROKU_ALLOWLIST_H
 
 #include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "result.h"
 
@@ -39,7 +41,20 @@ struct allowlist_query {
 /* How many of the lines that could grant an account an any_id scan keeps. */
 #define ALLOWLIST_CANDIDATES_MAX 16
 
+/*
+ * Which file a scan read, as fstat() saw it before reading: while a file
+ * has the same device, inode, size and mtime, it is taken to hold what that
+ * scan read (an edit in place changes the mtime, a new file the inode).
+ */
+struct allowlist_file {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
 struct allowlist_outcome {
+	struct allowlist_file file;     /* the file the scan read */
 	unsigned matched_line;  /* line that granted access, 0 when none */
 	unsigned bad_lines;     /* lines that grant nothing because they are malformed */
 	/* Of the lines judged (every line, unless only_grants): */
@@ -67,6 +82,15 @@ struct allowlist_outcome {
 enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,
 			      const struct ph_log *log, struct allowlist_outcome *outcome,
 			      char reason[PH_REASON_MAX]);
+
+/*
+ * Whether the file at path (checked with safe_file, as for a scan) is still
+ * the one a scan read: PH_OK when it is, PH_REFUSED when it changed (reason
+ * says how), PH_MISCONFIGURED with reason when it is missing, unsafe or
+ * unreadable.
+ */
+enum ph_result allowlist_unchanged(const char *path, const struct allowlist_file *file,
+				   char reason[PH_REASON_MAX]);
 
 /* The reason when no line grants the user the account. */
 void allowlist_refusal(const char *path, char reason[PH_REASON_MAX]);

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -71,23 +72,83 @@ static void allowed_by(const struct settings *settings, unsigned line, char reas
 	snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist, line);
 }
 
-enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
-				     const char *pam_user, bool only_grants,
-				     const struct ph_log *log, unsigned *matched_line,
+/*
+ * Scan the allowlist for the line granting pam_user to user_id, judging
+ * only the lines that name the id (the malformed ones were reported by the
+ * scan before the exchange).  *file: the file as read.
+ */
+static enum ph_result scan_for_grant(const struct settings *settings, const char *user_id,
+				     const char *pam_user, const struct ph_log *log,
+				     unsigned *matched_line, struct allowlist_file *file,
 				     char reason[PH_REASON_MAX])
 {
 	struct allowlist_query query = { .user_id = user_id, .pam_user = pam_user,
-					 .only_grants = only_grants };
+					 .only_grants = true };
 	struct allowlist_outcome allowlist;
 	enum ph_result result;
 
 	*matched_line = 0;
 	result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+	*file = allowlist.file;
 	if (result == PH_OK) {
 		*matched_line = allowlist.matched_line;
 		allowed_by(settings, allowlist.matched_line, reason);
 	}
 	return result;
+}
+
+struct login_verdict *login_verdict_new(const struct settings *settings, const char *pam_user,
+					const struct login_outcome *outcome)
+{
+	size_t path_size = strlen(settings->allowlist) + 1, user_size = strlen(pam_user) + 1;
+	struct login_verdict *verdict = malloc(sizeof *verdict + path_size + user_size);
+
+	if (verdict == NULL)
+		return NULL;
+	snprintf(verdict->user_id, sizeof verdict->user_id, "%s", outcome->response.user_id);
+	verdict->matched_line = outcome->matched_line;
+	verdict->file = outcome->allowlist_file;
+	memcpy(verdict->strings, settings->allowlist, path_size);
+	memcpy(verdict->strings + path_size, pam_user, user_size);
+	verdict->allowlist = verdict->strings;
+	verdict->pam_user = verdict->strings + path_size;
+	return verdict;
+}
+
+/* Whether the auth phase's verdict is about this very question. */
+static bool same_question(const struct login_verdict *earlier, const struct settings *settings,
+			  const char *user_id, const char *pam_user)
+{
+	return earlier != NULL && earlier->matched_line != 0 &&
+	       strcmp(earlier->user_id, user_id) == 0 && strcmp(earlier->pam_user, pam_user) == 0 &&
+	       strcmp(earlier->allowlist, settings->allowlist) == 0;
+}
+
+enum ph_result login_recheck_allowlist(const struct settings *settings, const char *user_id,
+				       const char *pam_user, const struct login_verdict *earlier,
+				       const struct ph_log *log, unsigned *matched_line,
+				       char reason[PH_REASON_MAX])
+{
+	struct allowlist_file file;
+	enum ph_result result;
+
+	if (same_question(earlier, settings, user_id, pam_user)) {
+		result = allowlist_unchanged(settings->allowlist, &earlier->file, reason);
+		if (result == PH_MISCONFIGURED)
+			return result;
+		if (result == PH_OK) {
+			if (settings->debug)
+				ph_logf(log, LOG_DEBUG, "debug: account: verdict of the auth phase "
+					"reused (allowlist unchanged)");
+			*matched_line = earlier->matched_line;
+			allowed_by(settings, earlier->matched_line, reason);
+			return PH_OK;
+		}
+		if (settings->debug)
+			ph_logf(log, LOG_DEBUG, "debug: account: allowlist scanned again (%s "
+				"since the auth phase)", reason);
+	}
+	return scan_for_grant(settings, user_id, pam_user, log, matched_line, &file, reason);
 }
 
 /*
@@ -123,9 +184,10 @@ static enum ph_result decide_grant(const struct settings *settings,
 {
 	const char *user_id = outcome->response.user_id;
 
+	outcome->allowlist_file = grantable->file;
 	if (!allowlist_candidates_decide(grantable, user_id, &outcome->matched_line))
-		return login_check_allowlist(settings, user_id, pam_user, true, log,
-					     &outcome->matched_line, outcome->reason);
+		return scan_for_grant(settings, user_id, pam_user, log, &outcome->matched_line,
+				      &outcome->allowlist_file, outcome->reason);
 	if (outcome->matched_line == 0) {
 		allowlist_refusal(settings->allowlist, outcome->reason);
 		return PH_REFUSED;
