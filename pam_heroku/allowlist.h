@@ -19,6 +19,8 @@
 #define PAM_HEROKU_ALLOWLIST_H
 
 #include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "result.h"
 
@@ -36,12 +38,36 @@ struct allowlist_query {
 	void *each_account_ctx;
 };
 
+/* How many of the lines that could grant an account an any_id scan keeps. */
+#define ALLOWLIST_CANDIDATES_MAX 16
+
+/*
+ * Which file a scan read, as fstat() saw it before reading: while a file
+ * has the same device, inode, size and mtime, it is taken to hold what that
+ * scan read (an edit in place changes the mtime, a new file the inode).
+ */
+struct allowlist_file {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
 struct allowlist_outcome {
+	struct allowlist_file file;     /* the file the scan read */
 	unsigned matched_line;  /* line that granted access, 0 when none */
 	unsigned bad_lines;     /* lines that grant nothing because they are malformed */
 	/* Of the lines judged (every line, unless only_grants): */
 	unsigned named_lines;   /* well-formed lines that grant the accounts they name */
 	unsigned any_lines;     /* well-formed lines that grant any account ('*') */
+	/*
+	 * With any_id: the lines that could grant pam_user, in file order (the
+	 * first ALLOWLIST_CANDIDATES_MAX of candidates), so that the decision
+	 * once the API named the user needs no second pass over the file.
+	 */
+	unsigned candidates;
+	unsigned candidate_line[ALLOWLIST_CANDIDATES_MAX];
+	char candidate_id[ALLOWLIST_CANDIDATES_MAX][36 + 1];
 };
 
 /*
@@ -56,5 +82,25 @@ struct allowlist_outcome {
 enum ph_result allowlist_scan(const char *path, const struct allowlist_query *query,
 			      const struct ph_log *log, struct allowlist_outcome *outcome,
 			      char reason[PH_REASON_MAX]);
+
+/*
+ * Whether the file at path (checked with safe_file, as for a scan) is still
+ * the one a scan read: PH_OK when it is, PH_REFUSED when it changed (reason
+ * says how), PH_MISCONFIGURED with reason when it is missing, unsafe or
+ * unreadable.
+ */
+enum ph_result allowlist_unchanged(const char *path, const struct allowlist_file *file,
+				   char reason[PH_REASON_MAX]);
+
+/* The reason when no line grants the user the account. */
+void allowlist_refusal(const char *path, char reason[PH_REASON_MAX]);
+
+/*
+ * After an any_id scan: does a line that could grant the account grant it
+ * to user_id (a UUID)?  *matched_line is that line, 0 when none.  False
+ * when the scan met more such lines than it keeps: then scan for user_id.
+ */
+bool allowlist_candidates_decide(const struct allowlist_outcome *outcome, const char *user_id,
+				 unsigned *matched_line);
 
 #endif

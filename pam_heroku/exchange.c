@@ -5,16 +5,13 @@
  * steer the exchange is pinned down here: https only (also for redirects,
  * which are never followed), verification always on, the proxy only from the
  * settings, one timeout for the whole exchange, a 64 KiB cap on the body.
- * libcurl's rules for plugins apply: CURLOPT_NOSIGNAL (no SIGALRM games in
- * sshd), and curl_global_cleanup is never called from a module.  The request
- * and the response hold secrets, so libcurl's own buffers and OpenSSL's
- * plaintext are wiped before they are freed (see global_init below).
+ * This runs only in pam_heroku_exchange (exchange_helper.c), a process of
+ * its own that exits after one exchange: libcurl's and OpenSSL's copies of
+ * the secrets go back to the kernel with it, and no caller's environment
+ * reaches it.  CURLOPT_NOSIGNAL still: the helper has no use for SIGALRM.
  */
 #include "config.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,99 +28,6 @@
 const char *exchange_user_agent(void)
 {
 	return "pam_heroku/" PACKAGE_VERSION;
-}
-
-/* ----------------------------------------------------------------------- */
-/* Global init, once per process.                                           */
-
-static pthread_once_t global_init_once = PTHREAD_ONCE_INIT;
-static CURLcode global_init_result = CURLE_FAILED_INIT;
-
-/*
- * The wiping allocator is code of this module, and libcurl keeps pointers to it
- * for as long as it stays loaded.  libpam unloads the module at pam_end; if
- * something else holds libcurl (the application, another module), libcurl
- * would be left calling into unmapped memory.  So the module stays loaded
- * once it has handed libcurl its allocator (RTLD_NODELETE).
- */
-static void pin_module(void)
-{
-	Dl_info info;
-
-	if (dladdr(&global_init_once, &info) != 0 && info.dli_fname != NULL)
-		(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE | RTLD_NOLOAD);
-}
-
-/*
- * OpenSSL decrypts each TLS record in place in its own read buffer and keeps
- * the plaintext there (the response: tokens, the echoed grant code) until
- * the next record, then frees it unwiped, unless SSL_OP_CLEANSE_PLAINTEXT
- * (OpenSSL >= 3.0) is set on the SSL_CTX, which libcurl hands to
- * CURLOPT_SSL_CTX_FUNCTION.  SSL_CTX_set_options is looked up, with OpenSSL
- * 3's symbol version, in the scope libcurl itself was loaded with, so the
- * module needs neither OpenSSL's headers nor a link of its own; with another
- * TLS backend (or no such symbol) nothing is set.
- */
-#define OPENSSL3_SSL_OP_CLEANSE_PLAINTEXT ((uint64_t)1 << 1)    /* SSL_OP_BIT(1) */
-
-typedef uint64_t (*ssl_ctx_set_options_fn)(void *ssl_ctx, uint64_t options);
-
-static ssl_ctx_set_options_fn ssl_ctx_set_options;
-
-static void find_ssl_ctx_set_options(void)
-{
-	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
-	void *symbol;
-
-	if (info == NULL || info->ssl_version == NULL ||
-	    strncmp(info->ssl_version, "OpenSSL/3.", strlen("OpenSSL/3.")) != 0)
-		return;
-	symbol = dlvsym(RTLD_DEFAULT, "SSL_CTX_set_options", "OPENSSL_3.0.0");
-	if (symbol != NULL)
-		memcpy(&ssl_ctx_set_options, &symbol, sizeof ssl_ctx_set_options);
-}
-
-static CURLcode cleanse_plaintext(CURL *curl, void *ssl_ctx, void *userdata)
-{
-	(void)curl;
-	(void)userdata;
-	ssl_ctx_set_options(ssl_ctx, OPENSSL3_SSL_OP_CLEANSE_PLAINTEXT);
-	return CURLE_OK;
-}
-
-/*
- * libcurl (with OpenSSL) opens the file named by SSLKEYLOGFILE at global
- * init and writes every TLS session key to it.  su and other programs run
- * the module in an environment the user controls, so that would let a user
- * make a root process append to any file.  Hide the variable while libcurl
- * initialises.  (An application that initialised libcurl itself made its
- * own choice.)
- */
-static void global_init(void)
-{
-	char *keylog = getenv("SSLKEYLOGFILE");
-	char *saved = keylog ? strdup(keylog) : NULL;
-
-	if (keylog != NULL)
-		unsetenv("SSLKEYLOGFILE");
-	/*
-	 * libcurl copies the request (credential, client secret) into buffers
-	 * of its own and reads the response (tokens, the echoed grant code)
-	 * into another, and frees them unwiped: give it an allocator that wipes
-	 * (secret.h).  When the application initialised libcurl first, its
-	 * allocator stays (SECURITY.md).
-	 */
-	global_init_result = curl_global_init_mem(CURL_GLOBAL_DEFAULT, secret_wiping_malloc,
-						  secret_wiping_free, secret_wiping_realloc,
-						  secret_wiping_strdup, secret_wiping_calloc);
-	if (saved != NULL) {
-		setenv("SSLKEYLOGFILE", saved, 0);
-		free(saved);
-	}
-	if (global_init_result == CURLE_OK) {
-		pin_module();
-		find_ssl_ctx_set_options();
-	}
 }
 
 /* ----------------------------------------------------------------------- */
@@ -208,6 +112,32 @@ static struct curl_slist *request_headers(void)
 	return list;
 }
 
+/*
+ * Whom to trust: the CA bytes the module read through its checked descriptor
+ * (never a file name: the helper opens no configured file), or else the
+ * system store, as libcurl's CA directory when it has one built in (hashed,
+ * looked up lazily), not the bundle parsed whole on every login.
+ */
+static CURLcode set_trust(CURL *curl, const struct settings *settings)
+{
+	struct curl_blob blob;
+	char *capath = NULL;
+	CURLcode rc;
+
+	if (settings->ca_pem != NULL) {
+		blob.data = settings->ca_pem;
+		blob.len = settings->ca_pem_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		rc = curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+		return rc;
+	}
+	if (curl_easy_getinfo(curl, CURLINFO_CAPATH, &capath) != CURLE_OK || capath == NULL)
+		return CURLE_OK;        /* libcurl's built-in bundle */
+	return curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+}
+
 /* Every option that matters for safety; the first failure is returned. */
 static CURLcode configure_handle(CURL *curl, const struct settings *settings, const char *url,
 				 const char *body, struct curl_slist *headers,
@@ -219,8 +149,9 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 	SET(CURLOPT_ERRORBUFFER, error_buffer);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_URL, url);
-	/* HTTP/2 would hand the request to libnghttp2, which keeps unwiped
-	 * copies of the credential and the client secret. */
+	/* HTTP/2 would hand the request to libnghttp2 too, which keeps unwiped
+	 * copies of the credential and the client secret (in this process only,
+	 * now; one protocol is still less to reason about). */
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
@@ -228,19 +159,10 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	/* The bytes settings_load read through the checked descriptor, instead
-	 * of the system store: the file is never reopened by name. */
-	if (settings->ca_pem != NULL) {
-		struct curl_blob ca = { .data = settings->ca_pem, .len = settings->ca_pem_len,
-					.flags = CURL_BLOB_COPY };
-
-		SET(CURLOPT_CAINFO_BLOB, &ca);
-		SET(CURLOPT_CAPATH, NULL);
-	}
+	if (rc == CURLE_OK)
+		rc = set_trust(curl, settings);
 	if (settings->pinned_pubkey != NULL)
 		SET(CURLOPT_PINNEDPUBLICKEY, settings->pinned_pubkey);
-	if (ssl_ctx_set_options != NULL)
-		SET(CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext);
 	/* Always set, so http_proxy, https_proxy, ALL_PROXY and NO_PROXY in the
 	 * environment never steer the exchange (DUO-PSA-2017-002). */
 	SET(CURLOPT_PROXY, settings->proxy ? settings->proxy : "");
@@ -300,11 +222,6 @@ enum ph_result exchange_post(const struct settings *settings, const char *body,
 	CURLcode rc;
 
 	memset(reply, 0, sizeof *reply);
-	pthread_once(&global_init_once, global_init);
-	if (global_init_result != CURLE_OK) {
-		snprintf(reason, PH_REASON_MAX, "libcurl could not initialise");
-		return PH_UNAVAILABLE;
-	}
 	reply->body = calloc(1, EXCHANGE_BODY_MAX + 1);
 	url = malloc(strlen(settings->api_url) + sizeof TOKENS_PATH);
 	headers = request_headers();
@@ -331,7 +248,6 @@ done:
 		curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
 	free(url);
-	secret_clear_registers();
 	return result;
 }
 
@@ -341,5 +257,4 @@ void exchange_reply_clear(struct exchange_reply *reply)
 		secret_free_len(reply->body, EXCHANGE_BODY_MAX + 1);
 	reply->body = NULL;
 	reply->body_len = 0;
-	secret_clear_registers();
 }

@@ -37,7 +37,7 @@ const char *exchange_user_agent(void);
 enum ph_result exchange_post(const struct settings *settings, const char *body,
 			     struct exchange_reply *reply, char reason[PH_REASON_MAX]);
 
-/* Wipe and free the reply's body (and clear the vector registers). */
+/* Wipe and free the reply's body. */
 void exchange_reply_clear(struct exchange_reply *reply);
 
 #endif

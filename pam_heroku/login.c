@@ -4,20 +4,21 @@
  *
  * Each step returns an enum ph_result and the walk stops at the first that
  * is not PH_OK, so every path that is not a clean success fails closed.  The
- * request body holds the credential and the client secret: it is wiped as
- * soon as the exchange is over.
+ * request, the POST and the answer's parse happen in pam_heroku_exchange, a
+ * process of its own (exchange_child.h); only its small verdict comes back.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "allowlist.h"
 #include "credential.h"
 #include "login.h"
+#include "exchange_child.h"
 #include "secret.h"
-#include "token_request.h"
 
 /* The debug flag's line: what was asked and what came back, never a secret. */
 static void log_exchange(const struct settings *settings, const struct ph_log *log,
@@ -34,59 +35,120 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 		ph_or_dash(outcome->ratelimit_remaining), body_len);
 }
 
-/* POST the credential and judge the answer into outcome->response. */
+/*
+ * Hand the credential to pam_heroku_exchange (exchange_child.c), which posts
+ * it and judges the answer; its verdict lands in outcome->response.
+ */
 static enum ph_result exchange_credential(const struct settings *settings,
 					  const struct credential *credential,
 					  const struct ph_log *log, struct login_outcome *outcome)
 {
-	struct exchange_reply reply;
+	struct wire_reply reply;
 	enum ph_result result;
-	char *body;
 
 	if (settings->client_secret == NULL) {
 		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
 		return PH_MISCONFIGURED;
 	}
-	body = token_request_body(credential, settings->client_secret);
-	if (body == NULL) {
-		snprintf(outcome->reason, sizeof outcome->reason, "out of memory building the request");
-		return PH_UNAVAILABLE;
-	}
-	result = exchange_post(settings, body, &reply, outcome->reason);
-	secret_free(body);
+	result = exchange_child_run(settings, credential, &reply);
 	outcome->status = reply.status;
+	snprintf(outcome->reason, sizeof outcome->reason, "%s", reply.reason);
 	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
 	snprintf(outcome->ratelimit_remaining, sizeof outcome->ratelimit_remaining, "%s",
 		 reply.ratelimit_remaining);
 	log_exchange(settings, log, outcome, reply.body_len);
-	if (result == PH_OK)
-		result = token_response_parse(reply.status, reply.body, reply.body_len,
-					      settings->export_access_token, &outcome->response,
-					      outcome->reason);
-	exchange_reply_clear(&reply);
+	/* The verdict's identity, token and message move over; the reply keeps nothing. */
+	outcome->response = reply.response;
+	reply.response.access_token = NULL;
+	wire_reply_clear(&reply);
 	if (result != PH_OK)
 		outcome->response.user_id[0] = '\0';  /* only a well-formed answer names a user */
 	return result;
 }
 
-enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
-				     const char *pam_user, bool only_grants,
-				     const struct ph_log *log, unsigned *matched_line,
+/* The reason of a granted login: the line that grants it. */
+static void allowed_by(const struct settings *settings, unsigned line, char reason[PH_REASON_MAX])
+{
+	snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist, line);
+}
+
+/*
+ * Scan the allowlist for the line granting pam_user to user_id, judging
+ * only the lines that name the id (the malformed ones were reported by the
+ * scan before the exchange).  *file: the file as read.
+ */
+static enum ph_result scan_for_grant(const struct settings *settings, const char *user_id,
+				     const char *pam_user, const struct ph_log *log,
+				     unsigned *matched_line, struct allowlist_file *file,
 				     char reason[PH_REASON_MAX])
 {
 	struct allowlist_query query = { .user_id = user_id, .pam_user = pam_user,
-					 .only_grants = only_grants };
+					 .only_grants = true };
 	struct allowlist_outcome allowlist;
 	enum ph_result result;
 
 	*matched_line = 0;
 	result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+	*file = allowlist.file;
 	if (result == PH_OK) {
 		*matched_line = allowlist.matched_line;
-		snprintf(reason, PH_REASON_MAX, "%s:%u allows it", settings->allowlist,
-			 allowlist.matched_line);
+		allowed_by(settings, allowlist.matched_line, reason);
 	}
 	return result;
+}
+
+struct login_verdict *login_verdict_new(const struct settings *settings, const char *pam_user,
+					const struct login_outcome *outcome)
+{
+	size_t path_size = strlen(settings->allowlist) + 1, user_size = strlen(pam_user) + 1;
+	struct login_verdict *verdict = malloc(sizeof *verdict + path_size + user_size);
+
+	if (verdict == NULL)
+		return NULL;
+	snprintf(verdict->user_id, sizeof verdict->user_id, "%s", outcome->response.user_id);
+	verdict->matched_line = outcome->matched_line;
+	verdict->file = outcome->allowlist_file;
+	memcpy(verdict->strings, settings->allowlist, path_size);
+	memcpy(verdict->strings + path_size, pam_user, user_size);
+	verdict->allowlist = verdict->strings;
+	verdict->pam_user = verdict->strings + path_size;
+	return verdict;
+}
+
+/* Whether the auth phase's verdict is about this very question. */
+static bool same_question(const struct login_verdict *earlier, const struct settings *settings,
+			  const char *user_id, const char *pam_user)
+{
+	return earlier != NULL && earlier->matched_line != 0 &&
+	       strcmp(earlier->user_id, user_id) == 0 && strcmp(earlier->pam_user, pam_user) == 0 &&
+	       strcmp(earlier->allowlist, settings->allowlist) == 0;
+}
+
+enum ph_result login_recheck_allowlist(const struct settings *settings, const char *user_id,
+				       const char *pam_user, const struct login_verdict *earlier,
+				       const struct ph_log *log, unsigned *matched_line,
+				       char reason[PH_REASON_MAX])
+{
+	struct allowlist_file file;
+	enum ph_result result;
+
+	if (same_question(earlier, settings, user_id, pam_user)) {
+		result = allowlist_unchanged(settings->allowlist, &earlier->file, reason);
+		if (result == PH_MISCONFIGURED)
+			return result;
+		if (result == PH_OK) {
+			if (settings->debug)
+				ph_logf(log, LOG_DEBUG, "debug: account: verdict of the auth phase "
+					"reused (allowlist unchanged)");
+			*matched_line = earlier->matched_line;
+			allowed_by(settings, earlier->matched_line, reason);
+			return PH_OK;
+		}
+		if (settings->debug)
+			ph_logf(log, LOG_DEBUG, "debug: account: allowlist scanned again (%s "
+				"since the auth phase)", reason);
+	}
+	return scan_for_grant(settings, user_id, pam_user, log, matched_line, &file, reason);
 }
 
 /*
@@ -98,15 +160,40 @@ enum ph_result login_check_allowlist(const struct settings *settings, const char
  */
 static enum ph_result check_account_grantable(const struct settings *settings,
 					      const char *pam_user, const struct ph_log *log,
+					      struct allowlist_outcome *grantable,
 					      char reason[PH_REASON_MAX])
 {
 	struct allowlist_query query = { .user_id = NULL, .pam_user = pam_user, .any_id = true };
-	struct allowlist_outcome allowlist;
-	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, &allowlist, reason);
+	enum ph_result result = allowlist_scan(settings->allowlist, &query, log, grantable, reason);
 
 	if (result == PH_REFUSED)
 		snprintf(reason + strlen(reason), PH_REASON_MAX - strlen(reason), "; nothing sent");
 	return result;
+}
+
+/*
+ * Once the API named the user: the lines the check before the exchange
+ * found able to grant the account decide, without reading the file again;
+ * only when there were more of them than it keeps is the file scanned for
+ * the id (lines naming it only, the malformed ones were reported already).
+ */
+static enum ph_result decide_grant(const struct settings *settings,
+				   const struct allowlist_outcome *grantable,
+				   const char *pam_user, const struct ph_log *log,
+				   struct login_outcome *outcome)
+{
+	const char *user_id = outcome->response.user_id;
+
+	outcome->allowlist_file = grantable->file;
+	if (!allowlist_candidates_decide(grantable, user_id, &outcome->matched_line))
+		return scan_for_grant(settings, user_id, pam_user, log, &outcome->matched_line,
+				      &outcome->allowlist_file, outcome->reason);
+	if (outcome->matched_line == 0) {
+		allowlist_refusal(settings->allowlist, outcome->reason);
+		return PH_REFUSED;
+	}
+	allowed_by(settings, outcome->matched_line, outcome->reason);
+	return PH_OK;
 }
 
 /* The typed text as a credential of a form the grants setting accepts. */
@@ -147,22 +234,24 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome)
 {
+	struct allowlist_outcome grantable;
 	struct credential credential;
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
 	result = accept_credential(settings, typed, &credential, outcome);
 	if (result == PH_OK)
-		result = check_account_grantable(settings, pam_user, log, outcome->reason);
+		result = check_account_grantable(settings, pam_user, log, &grantable,
+						 outcome->reason);
 	if (result == PH_OK)
 		result = exchange_credential(settings, &credential, log, outcome);
 	if (result == PH_OK)
-		result = login_check_allowlist(settings, outcome->response.user_id, pam_user, true,
-					       log, &outcome->matched_line, outcome->reason);
+		result = decide_grant(settings, &grantable, pam_user, log, outcome);
 	return result;
 }
 
 void login_outcome_clear(struct login_outcome *outcome)
 {
-	token_response_clear(&outcome->response);
+	secret_free(outcome->response.access_token);
+	outcome->response.access_token = NULL;
 }

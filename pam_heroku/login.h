@@ -1,7 +1,8 @@
 /*
  * login.h - the walk from a typed credential to a verdict, without PAM.
  *
- *   credential -> token request -> exchange -> token response -> allowlist
+ *   credential -> [pam_heroku_exchange: token request -> exchange -> token
+ *   response] -> allowlist
  *
  * The module (pam_heroku.c) and pam_heroku_check --login both call this one
  * function (and --identify its first part), so the tool can never decide
@@ -12,7 +13,8 @@
 
 #include <stdbool.h>
 
-#include "exchange.h"
+#include "allowlist.h"
+#include "exchange_wire.h"
 #include "result.h"
 #include "settings.h"
 #include "token_response.h"
@@ -21,11 +23,26 @@ struct login_outcome {
 	bool grant_known;                       /* the credential was accepted locally */
 	enum ph_grant grant;
 	long status;                            /* HTTP status, 0 when none arrived */
-	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];   /* "" when unknown */
+	char request_id[WIRE_REQUEST_ID_MAX + 1];   /* "" when unknown */
 	char ratelimit_remaining[32];           /* "" when unknown */
 	struct token_response response;         /* user id, session id, access token, API message */
 	unsigned matched_line;                  /* allowlist line that granted, 0 when none */
+	struct allowlist_file allowlist_file;   /* the allowlist as read for that verdict */
 	char reason[PH_REASON_MAX];             /* why, for the log line; never a secret */
+};
+
+/*
+ * A granted auth phase's allowlist verdict, which the module keeps for the
+ * account phase of the same PAM handle: the line of which file granted
+ * which Heroku user which account.  One malloc'd block (free() frees it).
+ */
+struct login_verdict {
+	char user_id[TOKEN_RESPONSE_UUID_LEN + 1];
+	unsigned matched_line;
+	struct allowlist_file file;
+	const char *allowlist;                  /* the file's path, in strings */
+	const char *pam_user;                   /* in strings */
+	char strings[];
 };
 
 /*
@@ -48,16 +65,24 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 enum ph_result login_identify(const struct settings *settings, const char *typed,
 			      const struct ph_log *log, struct login_outcome *outcome);
 
+/* The verdict of a granted login_decide, to keep; NULL when out of memory. */
+struct login_verdict *login_verdict_new(const struct settings *settings, const char *pam_user,
+					const struct login_outcome *outcome);
+
 /*
  * The allowlist step alone, for the account phase: PH_OK with the line that
  * grants pam_user to user_id in *matched_line and "FILE:N allows it" in
- * reason, PH_REFUSED or PH_MISCONFIGURED with why.  only_grants: look only
- * for the granting line, without judging and reporting the others.
+ * reason, PH_REFUSED or PH_MISCONFIGURED with why.  The auth phase's
+ * verdict (earlier, may be NULL) stands when it is about the same user id,
+ * account and allowlist path and the file is unchanged (allowlist_unchanged);
+ * otherwise the file is scanned again, for the granting line only (the auth
+ * phase reported the malformed lines).  With settings->debug, one line says
+ * which it was.
  */
-enum ph_result login_check_allowlist(const struct settings *settings, const char *user_id,
-				     const char *pam_user, bool only_grants,
-				     const struct ph_log *log, unsigned *matched_line,
-				     char reason[PH_REASON_MAX]);
+enum ph_result login_recheck_allowlist(const struct settings *settings, const char *user_id,
+				       const char *pam_user, const struct login_verdict *earlier,
+				       const struct ph_log *log, unsigned *matched_line,
+				       char reason[PH_REASON_MAX]);
 
 /* Wipe and free what the outcome holds (the access token). */
 void login_outcome_clear(struct login_outcome *outcome);

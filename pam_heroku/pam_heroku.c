@@ -20,7 +20,7 @@
 #include <security/pam_modules.h>
 
 #include "authorize.h"
-#include "exchange.h"
+#include "exchange_wire.h"
 #include "login.h"
 #include "result.h"
 #include "sanitize.h"
@@ -30,6 +30,8 @@
 
 /* pam_set_data key: the Heroku user id this module authenticated. */
 #define DATA_USER_ID "pam_heroku_user_id"
+/* pam_set_data key: the auth phase's allowlist verdict (struct login_verdict). */
+#define DATA_VERDICT "pam_heroku_allowlist_verdict"
 
 enum phase { PHASE_AUTH, PHASE_ACCOUNT };
 
@@ -61,7 +63,7 @@ struct attempt {
 	struct ph_log log;
 	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
 	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
-	char request_id[EXCHANGE_REQUEST_ID_MAX + 1];
+	char request_id[WIRE_REQUEST_ID_MAX + 1];
 	char reason[PH_REASON_MAX];
 };
 
@@ -244,6 +246,20 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 	return PH_OK;
 }
 
+/*
+ * The allowlist verdict, so that the account phase need not scan the file
+ * again while it is unchanged.  Without it (out of memory) the account
+ * phase scans again: nothing fails.
+ */
+static void keep_verdict(pam_handle_t *pamh, const struct settings *settings, const char *user,
+			 const struct login_outcome *outcome)
+{
+	struct login_verdict *verdict = login_verdict_new(settings, user, outcome);
+
+	if (verdict != NULL && pam_set_data(pamh, DATA_VERDICT, verdict, free_data) != PAM_SUCCESS)
+		free(verdict);
+}
+
 /* ----------------------------------------------------------------------- */
 /* The walk.                                                                */
 
@@ -280,6 +296,7 @@ static void forget_identity(pam_handle_t *pamh)
 		if (pam_getenv(pamh, exported_names[i]) != NULL)
 			pam_putenv(pamh, exported_names[i]);
 	pam_set_data(pamh, DATA_USER_ID, NULL, NULL);
+	pam_set_data(pamh, DATA_VERDICT, NULL, NULL);
 }
 
 /* Show the API's refusal to the user: it has already been made safe text. */
@@ -315,11 +332,11 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 		tell_refusal(attempt, &outcome, flags);
 	if (result == PH_OK)
 		result = publish_identity(attempt, settings, &outcome.response);
+	if (result == PH_OK)
+		keep_verdict(attempt->pamh, settings, user, &outcome);
 	login_outcome_clear(&outcome);
 	if (result != PH_OK && prompted)
 		forget_typed(attempt, result, flags);
-	/* HEROKU_API_KEY was copied after the exchange's last clear. */
-	secret_clear_registers();
 	return result;
 }
 
@@ -357,7 +374,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 {
 	struct settings settings;
 	struct attempt attempt;
-	const void *user_id = NULL;
+	const void *user_id = NULL, *verdict = NULL;
 	const char *user = NULL;
 	unsigned matched_line;
 	enum ph_result result;
@@ -365,6 +382,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	(void)flags;
 	if (pam_get_data(pamh, DATA_USER_ID, &user_id) != PAM_SUCCESS || user_id == NULL)
 		return PAM_IGNORE;  /* not ours: e.g. an sshd public-key login */
+	if (pam_get_data(pamh, DATA_VERDICT, &verdict) != PAM_SUCCESS)
+		verdict = NULL;
 	attempt_init(&attempt, pamh);
 	snprintf(attempt.heroku_user_id, sizeof attempt.heroku_user_id, "%s",
 		 (const char *)user_id);
@@ -373,9 +392,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (result == PH_OK)
 		result = settings_load(&settings, argc, argv, &attempt.log, attempt.reason);
 	if (result == PH_OK)
-		/* The auth phase already reported every malformed line. */
-		result = login_check_allowlist(&settings, user_id, user, true, &attempt.log,
-					       &matched_line, attempt.reason);
+		result = login_recheck_allowlist(&settings, user_id, user, verdict, &attempt.log,
+						 &matched_line, attempt.reason);
 	settings_free(&settings);
 	return attempt_finish(&attempt, PHASE_ACCOUNT, result);
 }

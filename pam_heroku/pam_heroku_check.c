@@ -37,7 +37,7 @@
 #include "allowlist.h"
 #include "authorize.h"
 #include "credential.h"
-#include "exchange.h"
+#include "exchange_child.h"
 #include "login.h"
 #include "result.h"
 #include "safe_file.h"
@@ -585,6 +585,13 @@ static enum ph_result load_and_check(struct settings *settings, const struct opt
 				 settings->ca_file);
 			result = PH_MISCONFIGURED;
 		}
+	}
+	/* The module checks its helper before every exchange: so does this. */
+	if (!exchange_child_helper_ok(scan_reason)) {
+		ph_logf(&report->log, LOG_ERR, "configuration error: %s", scan_reason);
+		if (result == PH_OK)
+			snprintf(reason, PH_REASON_MAX, "%s", scan_reason);
+		result = PH_MISCONFIGURED;
 	}
 	return result;
 }

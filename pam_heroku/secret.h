@@ -30,26 +30,8 @@ struct cJSON;
 /*
  * Delete a cJSON tree whose string values may hold secrets (a request body,
  * a token response), wiping every string value first; keys are not secret.
- * NULL is fine.
+ * NULL is fine.  (secret_json.c: in pam_heroku_exchange only.)
  */
 void secret_json_delete(struct cJSON *root);
-
-/*
- * malloc, calloc, realloc, strdup and free for a library that copies
- * secrets into buffers of its own (libcurl, via curl_global_init_mem): every
- * block is wiped before it is freed, also when realloc moves it.
- */
-void *secret_wiping_malloc(size_t size);
-void *secret_wiping_calloc(size_t count, size_t size);
-void *secret_wiping_realloc(void *ptr, size_t size);
-char *secret_wiping_strdup(const char *text);
-void secret_wiping_free(void *ptr);
-
-/*
- * Zero the vector registers, where the last secrets copied, encrypted or
- * decrypted linger until a signal or the dynamic linker saves them to the
- * stack.  x86-64 only (elsewhere it does nothing).
- */
-void secret_clear_registers(void);
 
 #endif

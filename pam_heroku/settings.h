@@ -11,6 +11,7 @@
 #define PAM_HEROKU_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "result.h"
 

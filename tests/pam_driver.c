@@ -3,7 +3,7 @@
  *
  *   pam_driver --confdir DIR --service NAME --user USER
  *              [--answer TEXT]... [--answers-fd N] [--authtok TEXT]
- *              [--phase auth|account|setcred|env]... [--repeat N]
+ *              [--phase auth|account|setcred|env|maps]... [--repeat N]
  *
  * It runs pam_start_confdir() (so only the private service directory is
  * read), the phases asked for (default: auth, account, env) and pam_end(),
@@ -13,6 +13,7 @@
  *   authtok: <how it was stored>                with --authtok
  *   <phase>: PAM_SUCCESS (0)                    each phase's result
  *   env: NAME=VALUE                             each pam_getenvlist() entry
+ *   map: PATH                                   each file mapped (phase maps)
  *   prompts: N                                  prompts answered or refused
  *
  * Text is printed with control characters and '\' escaped as in C
@@ -366,7 +367,7 @@ static int driver_conv(int num_msg, const struct pam_message **msg,
 
 /* ---------------------------------------------------------------- phases */
 
-enum phase { PHASE_AUTH, PHASE_ACCOUNT, PHASE_SETCRED, PHASE_ENV };
+enum phase { PHASE_AUTH, PHASE_ACCOUNT, PHASE_SETCRED, PHASE_ENV, PHASE_MAPS };
 
 static int parse_phase(const char *name, enum phase *phase)
 {
@@ -378,9 +379,35 @@ static int parse_phase(const char *name, enum phase *phase)
 		*phase = PHASE_SETCRED;
 	else if (strcmp(name, "env") == 0)
 		*phase = PHASE_ENV;
+	else if (strcmp(name, "maps") == 0)
+		*phase = PHASE_MAPS;
 	else
 		return -1;
 	return 0;
+}
+
+/* "map: PATH" for each file mapped into this process now (the handle still
+ * open, the module still loaded): what a login brought into the application. */
+static void print_maps(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[4096], last[4096] = "";
+
+	if (maps == NULL) {
+		printf("map: (cannot read /proc/self/maps)\n");
+		return;
+	}
+	while (fgets(line, sizeof line, maps) != NULL) {
+		char *path = strchr(line, '/');
+
+		if (path == NULL)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strcmp(path, last) != 0)
+			printf("map: %s\n", path);
+		snprintf(last, sizeof last, "%s", path);
+	}
+	fclose(maps);
 }
 
 static void print_env(pam_handle_t *pamh)
@@ -456,6 +483,9 @@ static void run_cycle(const struct options *options, struct driver *driver)
 			break;
 		case PHASE_ENV:
 			print_env(pamh);
+			break;
+		case PHASE_MAPS:
+			print_maps();
 			break;
 		}
 	}
@@ -563,7 +593,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: pam_driver --confdir DIR --service NAME --user USER\n"
 		"                  [--answer TEXT]... [--answers-fd N] [--authtok TEXT]\n"
-		"                  [--phase auth|account|setcred|env]... [--repeat N]\n");
+		"                  [--phase auth|account|setcred|env|maps]... [--repeat N]\n");
 }
 
 static bool parse_number(const char *text, unsigned long min, unsigned long max,

@@ -23,6 +23,20 @@
 #include "allowlist.h"
 #include "fuzz_util.h"
 
+/*
+ * The reference: a second copy of the scan built without its plain path,
+ * so that every line takes the full judgement.  The plain path must agree
+ * with it on every input: same verdict, same line, same counts, same log.
+ */
+enum ph_result allowlist_scan_reference(const char *path, const struct allowlist_query *query,
+					const struct ph_log *log,
+					struct allowlist_outcome *outcome,
+					char reason[PH_REASON_MAX]);
+#define ALLOWLIST_PLAIN_PATH 0
+#define allowlist_scan allowlist_scan_reference
+#include "allowlist.c"
+#undef allowlist_scan
+
 static const struct allowlist_query queries[] = {
 	{ .user_id = NULL, .pam_user = NULL },
 	{ .user_id = "01234567-89ab-cdef-0123-456789abcdef", .pam_user = "alice" },
@@ -45,7 +59,7 @@ static void count_log(void *ctx, int priority, const char *message)
 	log_lines++;
 }
 
-static bool is_blank(char c)
+static bool is_blank_or_cr(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
 }
@@ -96,7 +110,7 @@ static void check_grant(const uint8_t *data, size_t size, unsigned number,
 	text += 36;
 	FUZZ_CHECK(*text == ' ' || *text == '\t');
 	end = text + strlen(text);
-	while (end > text && is_blank(end[-1]))
+	while (end > text && is_blank_or_cr(end[-1]))
 		*--end = '\0';
 	while (*text == ' ' || *text == '\t')
 		text++;
@@ -105,10 +119,10 @@ static void check_grant(const uint8_t *data, size_t size, unsigned number,
 		return;
 	}
 	for (item = strtok(text, ","); item != NULL; item = strtok(NULL, ",")) {
-		while (is_blank(*item))
+		while (is_blank_or_cr(*item))
 			item++;
 		end = item + strlen(item);
-		while (end > item && is_blank(end[-1]))
+		while (end > item && is_blank_or_cr(end[-1]))
 			*--end = '\0';
 		FUZZ_CHECK(*item != '\0' && strcmp(item, "*") != 0);
 		if (strcmp(item, q->pam_user) == 0)
@@ -116,6 +130,23 @@ static void check_grant(const uint8_t *data, size_t size, unsigned number,
 	}
 	FUZZ_CHECK(named);
 	free(line);
+}
+
+/* The scan without the plain path agrees on everything it reports. */
+static void check_reference(const struct fuzz_file *file, const struct allowlist_query *q,
+			    enum ph_result result, const struct allowlist_outcome *outcome,
+			    unsigned lines_logged)
+{
+	struct ph_log log = { count_log, NULL };
+	struct allowlist_outcome reference;
+	char reason[PH_REASON_MAX];
+	unsigned saved = log_lines;
+
+	log_lines = 0;
+	FUZZ_CHECK(allowlist_scan_reference(file->path, q, &log, &reference, reason) == result);
+	FUZZ_CHECK(memcmp(&reference, outcome, sizeof reference) == 0);
+	FUZZ_CHECK(log_lines == lines_logged);
+	log_lines = saved;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -138,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		log_lines = 0;
 		result = allowlist_scan(file.path, q, &log, &outcome, reason);
+		check_reference(&file, q, result, &outcome, log_lines);
 		FUZZ_CHECK(log_lines <= 21);
 		FUZZ_CHECK(log_lines == (outcome.bad_lines < 21 ? outcome.bad_lines : 21));
 		if (i == 0) {

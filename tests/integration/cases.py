@@ -571,6 +571,62 @@ def account_rechecks_allowlist(t):
     t.expect(r, "account", "PAM_PERM_DENIED")
 
 
+REUSED = r"debug: account: verdict of the auth phase reused \(allowlist unchanged\)"
+
+
+@case
+def account_reuses_verdict_while_allowlist_unchanged(t):
+    # The account phase takes the auth phase's verdict while the allowlist is
+    # the same file, unchanged (device, inode, size, mtime), and says so
+    # under debug; a login without debug logs nothing of it.
+    t.service(auth_args="debug", account_args="debug")
+    r = t.login("alice", "ok-alice", phases=["auth", "account"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    t.expect(r, "account", "PAM_SUCCESS")
+    t.expect_logged(r, REUSED, "the reused verdict")
+    t.expect_logged(r, r"account granted: .*reason=\"[^\"]*:3 allows it\"",
+                    "the line of the auth phase's verdict")
+
+
+@case
+def account_rescans_allowlist_changed_since_auth(t):
+    # Changed between the phases (by pam_exec on the account stack, before
+    # pam_heroku): edited in place to the same size (only the mtime tells),
+    # and replaced by another file (a new inode).  Either way the account
+    # phase reads the file again and denies alice, whom it no longer names.
+    edits = {
+        "in-place": "import sys\n"
+                    "f = open(sys.argv[1], 'r+')\n"
+                    "text = f.read().replace(' alice', ' alicf')\n"
+                    "f.seek(0); f.write(text); f.close()\n",
+        "renamed": "import os, sys\n"
+                   "text = open(sys.argv[1]).read().replace(' alice', ' alicf')\n"
+                   "open(sys.argv[1] + '.new', 'w').write(text)\n"
+                   "os.chmod(sys.argv[1] + '.new', 0o644)\n"
+                   "os.rename(sys.argv[1] + '.new', sys.argv[1])\n",
+    }
+    for name, program in edits.items():
+        allow = t.write_allowlist(f"allow-{name}", [f"{BOB_ID} bob", f"{ALICE_ID} alice"])
+        size = os.path.getsize(allow)
+        edit = t.write(f"edit-{name}.py", program, 0o644)
+        conf = t.config(name=f"{name}.conf", allowlist=allow)
+        t.service(name=name, lines=[
+            t.module_line("auth", "required", "debug", config=conf),
+            f"account required pam_exec.so quiet /usr/bin/python3 {edit} {allow}",
+            t.module_line("account", "required", "debug", config=conf),
+        ])
+        r = t.login("alice", "ok-alice", service=name, phases=["auth", "account"])
+        t.expect_auth(r, "PAM_SUCCESS")
+        t.check("alicf" in open(allow).read(), f"{name}: pam_exec did not edit the file")
+        if name == "in-place":
+            t.check(os.path.getsize(allow) == size, "in-place: the size changed")
+        t.expect(r, "account", "PAM_PERM_DENIED")
+        t.expect_logged(r, r"debug: account: allowlist scanned again \(.* (was modified|is "
+                        r"another file now) since the auth phase\)", f"{name}: the new scan")
+        t.check(not any(re.search(REUSED, text) for _, text in r.syslog),
+                f"{name}: the auth phase's verdict was reused")
+
+
 @case
 def setcred_returns_success(t):
     r = t.login("alice", "ok-alice", phases=["auth", "setcred"])
@@ -1281,6 +1337,19 @@ def account_no_allowlist_line_could_grant_is_refused_unsent(t):
                     "the malformed line, reported by the check that sent nothing")
     # The control: an account a line names still goes out.
     login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
+
+
+@case
+def many_lines_able_to_grant_still_decide_by_id(t):
+    # More lines that could grant the account than the check before the
+    # exchange keeps: the decision falls back to a scan for the id, which
+    # must give the same verdicts.
+    lines = [f"{STRANGER_ID.replace('9', str(i % 8))} alice" for i in range(40)]
+    allow = t.write_allowlist("allow-many", lines + [f"{ALICE_ID} alice", f"{BOB_ID} bob"])
+    t.config(allowlist=allow)
+    r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
+    t.expect_logged(r, re.escape(f"{allow}:41 allows it"), "the granting line")
+    login_fails(t, "alice", "ok-bob", "PAM_AUTH_ERR", 1, heroku_id=BOB_ID)
 
 
 SSHD_SUBSTITUTE = "\b\n\r\x7fINCORRECT"

@@ -15,6 +15,7 @@
 
 #include "unit.h"
 #include "allowlist.h"
+#include "token_response.h"
 
 #define ALICE_ID "01234567-89ab-cdef-0123-456789abcdef"
 #define BOB_ID "11111111-2222-4333-8444-555555555555"
@@ -620,6 +621,207 @@ START_TEST(test_grant_counts)
 }
 END_TEST
 
+/* each_account: the index N of each well-formed line "ID aN", as a flag. */
+static void mark_account(void *ctx, const char *name, size_t len)
+{
+	unsigned char *accepted = ctx;
+	char digits[16];
+	size_t n = len - 1 < sizeof digits - 1 ? len - 1 : sizeof digits - 1;
+
+	memcpy(digits, name + 1, n);
+	digits[n] = '\0';
+	accepted[strtoul(digits, NULL, 10)] = 1;
+}
+
+/*
+ * The id check (done 16 bytes at a time) accepts exactly what
+ * token_response_is_uuid accepts: every byte value at every position of
+ * an id, one line each, on the plain path ("ID aN") and, with a trailing
+ * comment, on the full judgement's.
+ */
+START_TEST(test_uuid_every_byte)
+{
+	enum { LINES = TOKEN_RESPONSE_UUID_LEN * 256 };
+	static unsigned char accepted[LINES];
+	static char text[LINES * 64];
+	const char *suffix[] = { "\n", " # comment\n" };
+
+	for (size_t form = 0; form < 2; form++) {
+		struct allowlist_query q = { .each_account = mark_account,
+					     .each_account_ctx = accepted };
+		size_t used = 0;
+		struct scan s;
+
+		for (unsigned i = 0; i < LINES; i++) {
+			char id[TOKEN_RESPONSE_UUID_LEN + 1] = ALICE_ID;
+
+			id[i / 256] = (char)(i % 256);
+			if (id[i / 256] == '\n')
+				id[i / 256] = '\r';    /* one line each; CR is no id byte either */
+			memcpy(text + used, id, TOKEN_RESPONSE_UUID_LEN);
+			used += TOKEN_RESPONSE_UUID_LEN;
+			used += (size_t)sprintf(text + used, "    a%u%s", i, suffix[form]);
+		}
+		memset(accepted, 0, sizeof accepted);
+		scan_file(&s, text, used);
+		unit_log_init(&s.log);
+		ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason),
+				 PH_OK);
+		for (unsigned i = 0; i < LINES; i++) {
+			char id[TOKEN_RESPONSE_UUID_LEN + 1] = ALICE_ID;
+
+			id[i / 256] = (char)(i % 256);
+			if (id[i / 256] == '\n')
+				id[i / 256] = '\r';
+			ck_assert_msg(accepted[i] == token_response_is_uuid(id, TOKEN_RESPONSE_UUID_LEN),
+				      "byte 0x%02x at %u: accepted %d", i % 256, i / 256, accepted[i]);
+		}
+		unit_rmtree(s.dir);
+	}
+}
+END_TEST
+
+/*
+ * Lines next to the plain form (an id, blanks, one name, a newline) are
+ * judged as they always were: the verdict, the count and the report of each.
+ */
+START_TEST(test_plain_form_neighbours)
+{
+	static const struct {
+		const char *line;
+		enum ph_result alice;   /* ALICE_ID as alice */
+		unsigned bad;
+	} cases[] = {
+		{ ALICE_ID " alice\n", PH_OK, 0 },
+		{ ALICE_ID "\talice\n", PH_OK, 0 },
+		{ ALICE_ID " \t  \t alice\n", PH_OK, 0 },
+		{ ALICE_ID "alice\n", PH_REFUSED, 1 },                 /* no blank */
+		{ "01234567-89AB-CDEF-0123-456789ABCDEF alice\n", PH_OK, 0 },
+		{ ALICE_ID " alice \n", PH_OK, 0 },                    /* trailing blank */
+		{ ALICE_ID " alice\r\n", PH_OK, 0 },                   /* CRLF */
+		{ ALICE_ID " alice#x\n", PH_OK, 0 },                   /* comment */
+		{ ALICE_ID " alicex\n", PH_REFUSED, 0 },
+		{ ALICE_ID " alic\n", PH_REFUSED, 0 },
+		{ ALICE_ID " alice,bob\n", PH_OK, 0 },
+		{ ALICE_ID " *\n", PH_OK, 0 },
+		{ ALICE_ID " a*b\n", PH_REFUSED, 0 },                  /* a name with '*' */
+		{ ALICE_ID " ali\x7f" "ce\n", PH_REFUSED, 1 },
+		{ ALICE_ID " ali\x80" "ce\n", PH_REFUSED, 0 },        /* not printable ASCII: yet an account */
+		{ ALICE_ID " alice,\n", PH_REFUSED, 1 },
+		{ ALICE_ID " \n", PH_REFUSED, 1 },
+		{ ALICE_ID "\n", PH_REFUSED, 1 },
+		{ " " ALICE_ID " alice\n", PH_OK, 0 },                 /* leading blank */
+		{ ALICE_ID " alice", PH_OK, 0 },                        /* no newline at the end */
+		{ ALICE_ID " " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		  PH_REFUSED, 1 },                                      /* a 257-byte name */
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[1024];
+		struct scan s;
+
+		/* After a plain line, and before one, so that 16 bytes follow the id. */
+		snprintf(text, sizeof text, BOB_ID " bob\n%s", cases[i].line);
+		if (strchr(cases[i].line, '\n') != NULL)
+			strcat(text, ANY_ID " carol\n");
+		ck_assert_msg(scan_text(&s, text, ALICE_ID, "alice") == cases[i].alice,
+			      "case %zu: %s (%s)", i, ph_result_name(s.result), s.reason);
+		ck_assert_msg(s.outcome.bad_lines == cases[i].bad, "case %zu: %u bad lines", i,
+			      s.outcome.bad_lines);
+		ck_assert_uint_eq(s.log.count, cases[i].bad);
+		if (cases[i].alice == PH_OK)
+			ck_assert_uint_eq(s.outcome.matched_line, 2);
+		unit_rmtree(s.dir);
+	}
+}
+END_TEST
+
+/* The lines an any_id scan keeps decide once the API named the user. */
+START_TEST(test_candidates_decide)
+{
+	static const char text[] =
+		"garbage line\n"
+		ALICE_ID " alice\n"
+		BOB_ID " bob\n"
+		BOB_ID " alice,carol\n";
+	struct allowlist_query q = { .pam_user = "alice", .any_id = true };
+	unsigned line = 99;
+	struct scan s;
+	char many[64 * 1024] = "";
+
+	scan_file(&s, text, strlen(text));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.candidates, 2);
+	ck_assert(allowlist_candidates_decide(&s.outcome, ALICE_ID, &line));
+	ck_assert_uint_eq(line, 2);
+	ck_assert(allowlist_candidates_decide(&s.outcome, BOB_ID, &line));
+	ck_assert_uint_eq(line, 4);
+	ck_assert(allowlist_candidates_decide(&s.outcome, "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", &line));
+	ck_assert_uint_eq(line, 0);
+	ck_assert(allowlist_candidates_decide(&s.outcome, "not-a-uuid", &line));
+	ck_assert_uint_eq(line, 0);
+	unit_rmtree(s.dir);
+
+	/* More lines able to grant than are kept: the caller must scan again. */
+	for (int i = 0; i <= ALLOWLIST_CANDIDATES_MAX; i++)
+		strcat(many, BOB_ID " *\n");
+	strcat(many, ALICE_ID " alice\n");
+	scan_file(&s, many, strlen(many));
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.candidates, ALLOWLIST_CANDIDATES_MAX + 2);
+	ck_assert(!allowlist_candidates_decide(&s.outcome, ALICE_ID, &line));
+	unit_rmtree(s.dir);
+}
+END_TEST
+
+/*
+ * allowlist_unchanged (the account phase): the file a scan read, until it
+ * is edited (mtime), replaced (inode), grown (size), or made unsafe.
+ */
+START_TEST(test_unchanged_file)
+{
+	struct allowlist_query q = { .user_id = ALICE_ID, .pam_user = "alice" };
+	struct timespec later[2] = { { .tv_nsec = UTIME_OMIT }, { 0 } };
+	struct allowlist_file seen;
+	char other[PATH_MAX];
+	struct scan s;
+
+	scan_file(&s, EXAMPLE, strlen(EXAMPLE));
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	seen = s.outcome.file;
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_OK);
+
+	/* The same bytes with another mtime. */
+	later[1].tv_sec = seen.mtime.tv_sec + 1;
+	later[1].tv_nsec = seen.mtime.tv_nsec;
+	ck_assert_int_eq(utimensat(AT_FDCWD, s.path, later, 0), 0);
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_REFUSED);
+	ck_assert_msg(strstr(s.reason, "was modified") != NULL, "%s", s.reason);
+
+	/* Another file with the same bytes and mtime. */
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	seen = s.outcome.file;
+	unit_write_file(other, s.dir, "other.allow", EXAMPLE, strlen(EXAMPLE), 0644);
+	later[1] = seen.mtime;
+	ck_assert_int_eq(utimensat(AT_FDCWD, other, later, 0), 0);
+	ck_assert_int_eq(rename(other, s.path), 0);
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_REFUSED);
+	ck_assert_msg(strstr(s.reason, "another file") != NULL, "%s", s.reason);
+
+	/* The same file made writable by others: no longer safe. */
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	seen = s.outcome.file;
+	ck_assert_int_eq(chmod(s.path, 0666), 0);
+	ck_assert_int_eq(allowlist_unchanged(s.path, &seen, s.reason), PH_MISCONFIGURED);
+	unit_rmtree(s.dir);
+}
+END_TEST
+
 Suite *allowlist_suite(void)
 {
 	Suite *s = suite_create("allowlist");
@@ -632,7 +834,11 @@ Suite *allowlist_suite(void)
 	tcase_add_test(lines, test_cr_inside_account_list);
 	tcase_add_test(lines, test_only_grants);
 	tcase_add_test(lines, test_any_id);
+	tcase_add_test(lines, test_candidates_decide);
 	tcase_add_test(lines, test_grant_counts);
+	tcase_add_test(lines, test_uuid_every_byte);
+	tcase_add_test(lines, test_plain_form_neighbours);
+	tcase_add_test(file, test_unchanged_file);
 	tcase_add_test(lines, test_example_denies);
 	tcase_add_test(lines, test_case_insensitive_id);
 	tcase_add_test(lines, test_account_list_exact);

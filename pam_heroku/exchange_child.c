@@ -1,0 +1,442 @@
+/*
+ * exchange_child.c - run pam_heroku_exchange for one login (exchange_child.h).
+ *
+ * The shape of sssd's krb5_child handler: fork + execve of a fixed program,
+ * one message in through a pipe, closed, one message out, a deadline that
+ * ends with SIGKILL, and the child reaped by its own pid.  This runs inside
+ * sshd's monitor, su or sudo, so it changes nothing process-wide: no signal
+ * disposition (SIGPIPE is held back for this thread only while writing), no
+ * SIGCHLD handling (if the host reaps its children itself, the reply on the
+ * pipe still decides), and between fork and execve the child makes only
+ * async-signal-safe calls.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exchange_child.h"
+#include "safe_file.h"
+#include "secret.h"
+
+/* ----------------------------------------------------------------------- */
+/* Is the helper ours?                                                      */
+
+/*
+ * Checked as every file the module trusts (safe_file.h: it and every
+ * directory up to / owned by root or the euid, writable by nobody else),
+ * and executable.  As with OpenSSH's safe_path, when nobody but root can
+ * change any of them, the name checked is the program run.
+ */
+bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
+{
+	const char *path = exchange_helper_path();
+	char why[PH_REASON_MAX];
+	struct stat st;
+	bool ok;
+	int fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, why);
+
+	if (fd < 0) {
+		snprintf(reason, PH_REASON_MAX, "exchange helper: %.480s", why);
+		return false;
+	}
+	ok = fstat(fd, &st) == 0 && (st.st_mode & S_IXUSR) != 0;
+	close(fd);
+	if (!ok)
+		snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
+	return ok;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Time.                                                                    */
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline, 0 when it has passed. */
+static int left_ms(long long deadline)
+{
+	long long left = deadline - now_ms();
+
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Wait for events on fd; false when the deadline passed first. */
+static bool wait_for(int fd, short events, long long deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		int ready = poll(&p, 1, left_ms(deadline));
+
+		if (ready > 0)
+			return true;
+		if (ready == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/* ----------------------------------------------------------------------- */
+/* Starting it.                                                             */
+
+/* A pipe whose ends are both above 2 (the host may have closed 0-2) and close-on-exec. */
+static bool pipe_above_stdio(int ends[2])
+{
+	if (pipe2(ends, O_CLOEXEC) != 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		if (ends[i] <= 2) {
+			int moved = fcntl(ends[i], F_DUPFD_CLOEXEC, 3);
+
+			close(ends[i]);
+			ends[i] = moved;
+		}
+	}
+	if (ends[0] >= 0 && ends[1] >= 0)
+		return true;
+	if (ends[0] >= 0)
+		close(ends[0]);
+	if (ends[1] >= 0)
+		close(ends[1]);
+	return false;
+}
+
+/* In the child, after fork: async-signal-safe calls only. */
+static void become_helper(const char *path, int request_end, int reply_end)
+{
+	static char *const argv[] = { "pam_heroku_exchange", NULL };
+	static char *const envp[] = { NULL };
+	sigset_t none;
+
+	if (dup2(request_end, 0) != 0 || dup2(reply_end, 1) != 1)
+		_exit(127);
+	close(2);
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, envp);
+	_exit(127);
+}
+
+struct child {
+	pid_t pid;
+	int to_child;           /* the request goes here */
+	int from_child;         /* the reply comes from here */
+};
+
+static bool start_helper(const char *path, struct child *child, char reason[PH_REASON_MAX])
+{
+	int request[2], reply[2];
+
+	if (!pipe_above_stdio(request)) {
+		snprintf(reason, PH_REASON_MAX, "cannot make a pipe: %s", strerror(errno));
+		return false;
+	}
+	if (!pipe_above_stdio(reply)) {
+		snprintf(reason, PH_REASON_MAX, "cannot make a pipe: %s", strerror(errno));
+		close(request[0]);
+		close(request[1]);
+		return false;
+	}
+	child->pid = fork();
+	if (child->pid == 0)
+		become_helper(path, request[0], reply[1]);
+	close(request[0]);
+	close(reply[1]);
+	if (child->pid < 0) {
+		snprintf(reason, PH_REASON_MAX, "cannot start the exchange helper: %s",
+			 strerror(errno));
+		close(request[1]);
+		close(reply[0]);
+		return false;
+	}
+	child->to_child = request[1];
+	child->from_child = reply[0];
+	fcntl(child->to_child, F_SETFL, O_NONBLOCK);
+	fcntl(child->from_child, F_SETFL, O_NONBLOCK);
+	return true;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Talking to it.                                                           */
+
+/*
+ * write() that cannot raise SIGPIPE in the host when the helper is gone:
+ * the signal is blocked for this thread, and one it caused is taken back
+ * before the old mask returns.
+ */
+static ssize_t write_without_sigpipe(int fd, const char *data, size_t len)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pipe_only, old, pending;
+	bool was_pending;
+	ssize_t put;
+	int saved;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	put = write(fd, data, len);
+	saved = errno;
+	if (put < 0 && saved == EPIPE && !was_pending)
+		while (sigtimedwait(&pipe_only, NULL, &no_wait) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return put;
+}
+
+static bool send_request(int fd, const char *data, size_t len, long long deadline)
+{
+	size_t sent = 0;
+
+	while (sent < len) {
+		ssize_t put = write_without_sigpipe(fd, data + sent, len - sent);
+
+		if (put > 0)
+			sent += (size_t)put;
+		else if (put < 0 && errno == EINTR)
+			continue;
+		else if (put < 0 && errno == EAGAIN) {
+			if (!wait_for(fd, POLLOUT, deadline))
+				return false;
+		} else
+			return false;
+	}
+	return true;
+}
+
+/* Read to EOF, at most WIRE_REPLY_MAX bytes; false on timeout or excess. */
+static bool receive_reply(int fd, char *buffer, size_t *len, long long deadline,
+			  bool *timed_out)
+{
+	*len = 0;
+	for (;;) {
+		ssize_t got = read(fd, buffer + *len, WIRE_REPLY_MAX + 1 - *len);
+
+		if (got > 0) {
+			*len += (size_t)got;
+			if (*len > WIRE_REPLY_MAX)
+				return false;
+		} else if (got == 0) {
+			return true;
+		} else if (errno == EAGAIN) {
+			if (!wait_for(fd, POLLIN, deadline)) {
+				*timed_out = left_ms(deadline) == 0;
+				return false;
+			}
+		} else if (errno != EINTR) {
+			return false;
+		}
+	}
+}
+
+/* ----------------------------------------------------------------------- */
+/* Ending it.                                                               */
+
+enum ending { ENDED_UNKNOWN, ENDED_EXIT, ENDED_SIGNAL };
+
+struct end {
+	enum ending how;
+	int code;               /* exit status or signal number */
+	bool killed;            /* by us, at the deadline */
+};
+
+/*
+ * waitpid(pid) until it ends or the deadline passes, then SIGKILL.  ECHILD
+ * (the host reaped it first) leaves the end unknown: the reply decides.
+ */
+static struct end reap(pid_t pid, long long deadline)
+{
+	struct end end = { ENDED_UNKNOWN, 0, false };
+	int status;
+
+	for (;;) {
+		pid_t got = waitpid(pid, &status, end.killed ? 0 : WNOHANG);
+
+		if (got == pid)
+			break;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return end;
+		if (left_ms(deadline) == 0) {
+			kill(pid, SIGKILL);     /* still our unreaped child: its pid is not reused */
+			end.killed = true;
+			continue;
+		}
+		{
+			struct timespec pause = { 0, 2 * 1000 * 1000 };
+
+			nanosleep(&pause, NULL);
+		}
+	}
+	if (WIFEXITED(status)) {
+		end.how = ENDED_EXIT;
+		end.code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		end.how = ENDED_SIGNAL;
+		end.code = WTERMSIG(status);
+	}
+	return end;
+}
+
+/* ----------------------------------------------------------------------- */
+/* Judging what came back.                                                  */
+
+static bool is_session_id(const char *text)
+{
+	for (; *text != '\0'; text++)
+		if (!(*text >= 'a' && *text <= 'z') && !(*text >= 'A' && *text <= 'Z') &&
+		    !(*text >= '0' && *text <= '9') && strchr("._:-", *text) == NULL)
+			return false;
+	return true;
+}
+
+/* What a verdict must hold to be believed; false when it breaks a rule. */
+static bool reply_consistent(const struct settings *settings, struct wire_reply *reply)
+{
+	struct token_response *response = &reply->response;
+
+	if (reply->result != PH_OK) {
+		secret_free(response->access_token);
+		response->access_token = NULL;
+		response->user_id[0] = '\0';
+		response->session_id[0] = '\0';
+		return true;
+	}
+	/* (The allowlist step checks that the id is a UUID before anything uses it.) */
+	if (strlen(response->user_id) != TOKEN_RESPONSE_UUID_LEN ||
+	    !is_session_id(response->session_id))
+		return false;
+	if (settings->export_access_token) {
+		struct credential shape;
+		char why[PH_REASON_MAX];
+
+		return response->access_token != NULL &&
+		       credential_parse(response->access_token, PH_GRANT_AUTHORIZATION_CODE,
+					&shape, why) == PH_OK &&
+		       shape.value == response->access_token;
+	}
+	return response->access_token == NULL;
+}
+
+static enum ph_result judge(const struct settings *settings, const char *data, size_t len,
+			    bool complete, const struct end *end, struct wire_reply *reply)
+{
+	char why[PH_REASON_MAX] = "";
+
+	if (end->killed) {
+		wire_reply_clear(reply);
+		snprintf(reply->reason, sizeof reply->reason,
+			 "the exchange helper did not answer within %ld s",
+			 settings->timeout + EXCHANGE_CHILD_MARGIN);
+		return reply->result = PH_UNAVAILABLE;
+	}
+	if (end->how == ENDED_SIGNAL) {
+		wire_reply_clear(reply);
+		snprintf(reply->reason, sizeof reply->reason,
+			 "the exchange helper died of signal %d", end->code);
+		return reply->result = PH_UNAVAILABLE;
+	}
+	if (end->how == ENDED_EXIT && end->code == 127 && len == 0) {
+		snprintf(reply->reason, sizeof reply->reason,
+			 "cannot run the exchange helper %s", exchange_helper_path());
+		return reply->result = PH_MISCONFIGURED;
+	}
+	if (!complete || !wire_reply_decode(data, len, reply, why) ||
+	    !reply_consistent(settings, reply) || (end->how == ENDED_EXIT && end->code != 0)) {
+		wire_reply_clear(reply);
+		snprintf(reply->reason, sizeof reply->reason,
+			 "the exchange helper's reply is incomplete or malformed%s%s",
+			 why[0] ? ": " : "", why);
+		return reply->result = PH_UNAVAILABLE;
+	}
+	return reply->result;
+}
+
+/* ----------------------------------------------------------------------- */
+
+static bool encode_request(const struct settings *settings, const struct credential *credential,
+			   char **data, size_t *len)
+{
+	struct wire_request request = {
+		.grant = credential->grant,
+		.client_secret = settings->client_secret,
+		.api_url = settings->api_url,
+		.proxy = settings->proxy,
+		.timeout = settings->timeout,
+		.pinned_pubkey = settings->pinned_pubkey,
+		.ca_file = settings->ca_file,
+		.ca_pem = settings->ca_pem,
+		.ca_pem_len = settings->ca_pem_len,
+		.export_access_token = settings->export_access_token,
+	};
+	bool ok;
+
+	request.credential = malloc(credential->value_len + 1);
+	if (request.credential == NULL)
+		return false;
+	memcpy(request.credential, credential->value, credential->value_len);
+	request.credential[credential->value_len] = '\0';
+	ok = wire_request_encode(&request, data, len);
+	secret_free_len(request.credential, credential->value_len + 1);
+	return ok;
+}
+
+enum ph_result exchange_child_run(const struct settings *settings,
+				  const struct credential *credential,
+				  struct wire_reply *reply)
+{
+	long long deadline = now_ms() + (settings->timeout + EXCHANGE_CHILD_MARGIN) * 1000LL;
+	char *request = NULL, *answer = NULL;
+	size_t request_len = 0, answer_len = 0;
+	bool complete = false, timed_out = false;
+	struct child child;
+	struct end end;
+	enum ph_result result;
+
+	memset(reply, 0, sizeof *reply);
+	if (!exchange_child_helper_ok(reply->reason))
+		return reply->result = PH_MISCONFIGURED;
+	answer = calloc(1, WIRE_REPLY_MAX + 1);
+	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
+		free(answer);
+		snprintf(reply->reason, sizeof reply->reason, "out of memory preparing the request");
+		return reply->result = PH_UNAVAILABLE;
+	}
+	if (!start_helper(exchange_helper_path(), &child, reply->reason)) {
+		secret_free_len(request, request_len);
+		free(answer);
+		return reply->result = PH_UNAVAILABLE;
+	}
+	if (send_request(child.to_child, request, request_len, deadline)) {
+		close(child.to_child);
+		complete = receive_reply(child.from_child, answer, &answer_len, deadline, &timed_out);
+	} else {
+		close(child.to_child);
+	}
+	secret_free_len(request, request_len);
+	close(child.from_child);
+	end = reap(child.pid, timed_out ? now_ms() : deadline);
+	result = judge(settings, answer, answer_len, complete, &end, reply);
+	secret_free_len(answer, WIRE_REPLY_MAX + 1);
+	return result;
+}

@@ -1,0 +1,28 @@
+/*
+ * secret_json.c - a cJSON tree that held secrets, wiped before it is freed.
+ *
+ * Apart from secret.c so that only pam_heroku_exchange, which builds and
+ * parses JSON, links cJSON; the module does not.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "secret.h"
+
+static void wipe_json_strings(cJSON *item)
+{
+	for (; item != NULL; item = item->next) {
+		if (item->valuestring != NULL)
+			explicit_bzero(item->valuestring, strlen(item->valuestring));
+		wipe_json_strings(item->child);
+	}
+}
+
+void secret_json_delete(cJSON *root)
+{
+	wipe_json_strings(root);
+	cJSON_Delete(root);
+}
