@@ -208,7 +208,7 @@ static bool walk_path(struct walk *walk)
 		} else if (!S_ISDIR(st.st_mode)) {
 			return walk_fail(walk, "%s is not a directory", entry);
 		} else {
-			strcpy(walk->dir, entry);
+			snprintf(walk->dir, sizeof walk->dir, "%s", entry);   /* fits: checked above */
 		}
 	}
 	if (got < 0)
@@ -292,7 +292,7 @@ static bool descriptor_ok(int fd, const char *path, enum safe_file_secrecy secre
 		snprintf(reason, PH_REASON_MAX, "the path %.64s... is too long", path);
 		ok = false;
 	} else {
-		strcpy(walk->pending, path);
+		snprintf(walk->pending, sizeof walk->pending, "%s", path);
 		ok = safe_file_stat_ok(&st, path, secrecy, reason) && walk_path(walk);
 	}
 	if (ok && (walk->file.st_dev != st.st_dev || walk->file.st_ino != st.st_ino)) {
