@@ -2,9 +2,9 @@
  * authorize.c - the authorize URL (with a fresh random state) and the prompt
  * that carries it.
  */
+#include "ascii.h"
 #include "config.h"
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static bool is_url_safe_id(const char *value)
 	if (value == NULL || value[0] == '\0')
 		return false;
 	for (const char *c = value; *c; c++)
-		if (!isalnum((unsigned char)*c) && strchr("-._~", *c) == NULL)
+		if (!is_ascii_alnum(*c) && strchr("-._~", *c) == NULL)
 			return false;
 	return true;
 }

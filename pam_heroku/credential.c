@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "credential.h"
 
-static bool is_token68_char(unsigned char c)
+static bool is_token68_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+	return is_ascii_alnum(c) || (c != '\0' && strchr("-._~+/", c) != NULL);
 }
 
 /* 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
@@ -24,7 +24,7 @@ static bool is_token68(const char *value, size_t len)
 {
 	size_t body = 0;
 
-	while (body < len && is_token68_char((unsigned char)value[body]))
+	while (body < len && is_token68_char(value[body]))
 		body++;
 	if (body == 0)
 		return false;

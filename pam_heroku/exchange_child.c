@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "exchange_child.h"
 #include "safe_file.h"
 #include "secret.h"
@@ -304,8 +305,7 @@ static struct end reap(pid_t pid, long long deadline)
 static bool is_session_id(const char *text)
 {
 	for (; *text != '\0'; text++)
-		if (!(*text >= 'a' && *text <= 'z') && !(*text >= 'A' && *text <= 'Z') &&
-		    !(*text >= '0' && *text <= '9') && strchr("._:-", *text) == NULL)
+		if (!is_ascii_alnum(*text) && strchr("._:-", *text) == NULL)
 			return false;
 	return true;
 }

@@ -7,9 +7,9 @@
  * module line's value if it has one, else the file's, else its default; so a
  * module argument always wins and every problem is found in one pass.
  */
+#include "ascii.h"
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,7 +103,7 @@ static bool is_proxy_url(const char *value)
 
 static bool is_base64_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '+' || c == '/';
+	return is_ascii_alnum(c) || c == '+' || c == '/';
 }
 
 /* One sha256//<base64 of 32 bytes> item: 43 base64 characters and one '='. */
@@ -143,7 +143,7 @@ static bool is_client_id(const char *value)
 	if (len == 0 || len > 128)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)value[i]) && strchr("-._~", value[i]) == NULL)
+		if (!is_ascii_alnum(value[i]) && strchr("-._~", value[i]) == NULL)
 			return false;
 	return true;
 }

@@ -7,9 +7,9 @@
  * and anything that would be exported must match its character rules.  The
  * parse tree holds tokens, so its strings are wiped before it is freed.
  */
+#include "ascii.h"
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,7 @@ bool token_response_is_uuid(const char *text, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash_here ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
+		if (dash_here ? text[i] != '-' : !is_ascii_hex(text[i]))
 			return false;
 	}
 	return true;
@@ -40,7 +40,7 @@ static bool is_session_id(const char *text)
 	if (len == 0 || len > TOKEN_RESPONSE_SESSION_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)text[i]) && strchr("._:-", text[i]) == NULL)
+		if (!is_ascii_alnum(text[i]) && strchr("._:-", text[i]) == NULL)
 			return false;
 	return true;
 }
@@ -182,7 +182,7 @@ static cJSON *parse_object(const char *body, size_t body_len)
 	if (root == NULL)
 		return NULL;
 	/* Nothing but blanks may follow the object. */
-	while (end != NULL && end < body + body_len && isspace((unsigned char)*end))
+	while (end != NULL && end < body + body_len && is_ascii_space(*end))
 		end++;
 	if (!cJSON_IsObject(root) || end != body + body_len) {
 		secret_json_delete(root);
