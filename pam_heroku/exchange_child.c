@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ascii.h"
 #include "exchange_child.h"
 #include "safe_file.h"
 #include "secret.h"
@@ -302,14 +301,6 @@ static struct end reap(pid_t pid, long long deadline)
 /* ----------------------------------------------------------------------- */
 /* Judging what came back.                                                  */
 
-static bool is_session_id(const char *text)
-{
-	for (; *text != '\0'; text++)
-		if (!is_ascii_alnum(*text) && strchr("._:-", *text) == NULL)
-			return false;
-	return true;
-}
-
 /* What a verdict must hold to be believed; false when it breaks a rule. */
 static bool reply_consistent(const struct settings *settings, struct wire_reply *reply)
 {
@@ -322,9 +313,9 @@ static bool reply_consistent(const struct settings *settings, struct wire_reply 
 		response->session_id[0] = '\0';
 		return true;
 	}
-	/* (The allowlist step checks that the id is a UUID before anything uses it.) */
-	if (strlen(response->user_id) != TOKEN_RESPONSE_UUID_LEN ||
-	    !is_session_id(response->session_id))
+	if (!token_response_is_uuid(response->user_id, strlen(response->user_id)) ||
+	    (response->session_id[0] != '\0' &&
+	     !token_response_is_session_id(response->session_id)))
 		return false;
 	if (settings->export_access_token) {
 		struct credential shape;

@@ -71,14 +71,14 @@ static bool has_control(const char *value)
 	return false;
 }
 
-/* An https:// URL with a host, nothing the module would splice badly. */
-static bool is_https_url(const char *value)
+bool settings_is_https_url(const char *value)
 {
 	static const char scheme[] = "https://";
-	const char *host = value + sizeof scheme - 1;
+	const char *host;
 
-	if (strncmp(value, scheme, sizeof scheme - 1) != 0)
+	if (value == NULL || strncmp(value, scheme, sizeof scheme - 1) != 0)
 		return false;
+	host = value + sizeof scheme - 1;
 	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
 		return false;
 	return !has_blank_or_control(value) && strpbrk(value, "?#") == NULL;
@@ -136,9 +136,9 @@ static bool is_pin_list(const char *value)
 	}
 }
 
-static bool is_client_id(const char *value)
+bool settings_is_client_id(const char *value)
 {
-	size_t len = strlen(value);
+	size_t len = value != NULL ? strlen(value) : 0;
 
 	if (len == 0 || len > 128)
 		return false;
@@ -191,7 +191,7 @@ static bool store_api_url(struct settings *settings, const char *value,
 {
 	size_t len;
 
-	if (!is_https_url(value)) {
+	if (!settings_is_https_url(value)) {
 		problem(problems, "api_url must be an https:// URL with a host");
 		return false;
 	}
@@ -374,7 +374,7 @@ static bool store_export_access_token(struct settings *settings, const char *val
 static bool store_client_id(struct settings *settings, const char *value,
 			    struct problems *problems)
 {
-	if (!is_client_id(value)) {
+	if (!settings_is_client_id(value)) {
 		problem(problems, "client_id must be 1-128 characters of A-Z a-z 0-9 - . _ ~");
 		return false;
 	}
@@ -384,7 +384,7 @@ static bool store_client_id(struct settings *settings, const char *value,
 static bool store_authorize_url(struct settings *settings, const char *value,
 				struct problems *problems)
 {
-	if (!is_https_url(value)) {
+	if (!settings_is_https_url(value)) {
 		problem(problems, "authorize_url must be an https:// URL with a host");
 		return false;
 	}

@@ -77,6 +77,12 @@ struct settings {
 enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
 			     const struct ph_log *log, char reason[PH_REASON_MAX]);
 
+/* An https:// URL with a host, and no blank, control, '?' or '#' to splice badly. */
+bool settings_is_https_url(const char *value);
+
+/* 1-128 characters of RFC 3986's unreserved set: nothing to encode in a URL. */
+bool settings_is_client_id(const char *value);
+
 /* Whether the grants key accepts this form of credential. */
 bool settings_grant_accepted(const struct settings *settings, enum ph_grant grant);
 

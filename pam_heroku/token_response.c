@@ -7,7 +7,6 @@
  * and anything that would be exported must match its character rules.  The
  * parse tree holds tokens, so its strings are wiped before it is freed.
  */
-#include "ascii.h"
 #include "config.h"
 
 #include <stdio.h>
@@ -19,31 +18,6 @@
 #include "credential.h"
 #include "secret.h"
 #include "token_response.h"
-
-bool token_response_is_uuid(const char *text, size_t len)
-{
-	if (len != TOKEN_RESPONSE_UUID_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash_here ? text[i] != '-' : !is_ascii_hex(text[i]))
-			return false;
-	}
-	return true;
-}
-
-static bool is_session_id(const char *text)
-{
-	size_t len = strlen(text);
-
-	if (len == 0 || len > TOKEN_RESPONSE_SESSION_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_ascii_alnum(text[i]) && strchr("._:-", text[i]) == NULL)
-			return false;
-	return true;
-}
 
 /*
  * object[name], insisting that it appears at most once.  *found is set to
@@ -105,7 +79,7 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
 		return PH_OK;
 	if (!cJSON_IsObject(session) || id == NULL || !cJSON_IsString(id) ||
-	    !is_session_id(id->valuestring)) {
+	    !token_response_is_session_id(id->valuestring)) {
 		snprintf(reason, PH_REASON_MAX,
 			 "malformed response: session.id is not 1-%d characters of [A-Za-z0-9._:-]",
 			 TOKEN_RESPONSE_SESSION_MAX);
