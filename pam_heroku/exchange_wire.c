@@ -30,47 +30,50 @@ enum field_kind {
 };
 
 struct field {
-	unsigned char tag;
-	enum field_kind kind;
 	size_t max;             /* bytes; for a number its largest value */
 	size_t offset;          /* of the member in the struct */
 	size_t len_offset;      /* FIELD_BYTES: of its size_t length */
+	enum field_kind kind;
+	unsigned char tag;
 	bool required;
 };
 
+#define FIELD(tag_, kind_, max_, offset_, len_offset_, required_) \
+	{ .tag = (tag_), .kind = (kind_), .max = (max_), .offset = (offset_), \
+	  .len_offset = (len_offset_), .required = (required_) }
 #define REQ(member) offsetof(struct wire_request, member)
 #define REP(member) offsetof(struct wire_reply, member)
 #define ARRAY(tag, member) \
-	{ tag, FIELD_ARRAY, sizeof ((struct wire_reply *)0)->member - 1, REP(member), 0, false }
+	FIELD(tag, FIELD_ARRAY, sizeof ((struct wire_reply *)0)->member - 1, REP(member), 0, false)
 
 static const struct field request_fields[] = {
-	{ 1, FIELD_INT, PH_GRANT_REFRESH_TOKEN, REQ(grant), 0, true },
-	{ 2, FIELD_STRING, 8192, REQ(credential), 0, true },
-	{ 3, FIELD_STRING, 8192, REQ(client_secret), 0, false },
-	{ 4, FIELD_STRING, 4096, REQ(api_url), 0, true },
-	{ 5, FIELD_STRING, 4096, REQ(proxy), 0, false },
-	{ 6, FIELD_LONG, SETTINGS_TIMEOUT_MAX, REQ(timeout), 0, true },
-	{ 7, FIELD_STRING, 4096, REQ(pinned_pubkey), 0, false },
-	{ 8, FIELD_STRING, 4096, REQ(ca_file), 0, false },
-	{ 9, FIELD_BYTES, WIRE_CA_MAX, REQ(ca_pem), REQ(ca_pem_len), false },
-	{ 10, FIELD_FLAG, 1, REQ(export_access_token), 0, true },
+	FIELD(1, FIELD_INT, PH_GRANT_REFRESH_TOKEN, REQ(grant), 0, true),
+	FIELD(2, FIELD_STRING, 8192, REQ(credential), 0, true),
+	FIELD(3, FIELD_STRING, 8192, REQ(client_secret), 0, false),
+	FIELD(4, FIELD_STRING, 4096, REQ(api_url), 0, true),
+	FIELD(5, FIELD_STRING, 4096, REQ(proxy), 0, false),
+	FIELD(6, FIELD_LONG, SETTINGS_TIMEOUT_MAX, REQ(timeout), 0, true),
+	FIELD(7, FIELD_STRING, 4096, REQ(pinned_pubkey), 0, false),
+	FIELD(8, FIELD_STRING, 4096, REQ(ca_file), 0, false),
+	FIELD(9, FIELD_BYTES, WIRE_CA_MAX, REQ(ca_pem), REQ(ca_pem_len), false),
+	FIELD(10, FIELD_FLAG, 1, REQ(export_access_token), 0, true),
 };
 
 static const struct field reply_fields[] = {
-	{ 1, FIELD_INT, PH_MISCONFIGURED, REP(result), 0, true },
-	{ 2, FIELD_LONG, 999, REP(status), 0, true },
-	{ 3, FIELD_SIZE, 64 * 1024, REP(body_len), 0, true },
+	FIELD(1, FIELD_INT, PH_MISCONFIGURED, REP(result), 0, true),
+	FIELD(2, FIELD_LONG, 999, REP(status), 0, true),
+	FIELD(3, FIELD_SIZE, 64 * 1024, REP(body_len), 0, true),
 	ARRAY(4, reason),
 	ARRAY(5, request_id),
 	ARRAY(6, ratelimit_remaining),
 	ARRAY(7, response.user_id),
 	ARRAY(8, response.session_id),
-	{ 9, FIELD_STRING, 1024, REP(response.access_token), 0, false },
+	FIELD(9, FIELD_STRING, 1024, REP(response.access_token), 0, false),
 	ARRAY(10, response.error_id),
 	ARRAY(11, response.message),
 };
 
-#define COUNT(table) (sizeof table / sizeof table[0])
+#define COUNT(table) (sizeof (table) / sizeof (table)[0])
 
 /* ----------------------------------------------------------------------- */
 /* Numbers on the wire.                                                     */

@@ -77,10 +77,11 @@ static enum ph_result drop_privileges(char reason[PH_REASON_MAX])
 
 	if (!runs_with_root_id())
 		return PH_OK;
-	user = getpwnam(name);
+	/* getpwnam, not _r: the helper has one thread until libcurl starts. */
+	user = getpwnam(name);  // cppcheck-suppress getpwnamCalled
 	if (user == NULL || user->pw_uid == 0) {
 		name = SANDBOX_FALLBACK_USER;
-		user = getpwnam(name);
+		user = getpwnam(name);  // cppcheck-suppress getpwnamCalled
 	}
 	if (user == NULL || user->pw_uid == 0 || user->pw_gid == 0) {
 		snprintf(reason, PH_REASON_MAX, "neither %s nor %s is an unprivileged user",
