@@ -14,6 +14,26 @@
 #include "ascii.h"
 #include "credential.h"
 
+const char *credential_grant_name(enum ph_grant grant)
+{
+	return grant == PH_GRANT_REFRESH_TOKEN ? "refresh_token" : "authorization_code";
+}
+
+bool credential_grant_named(const char *name, size_t len, enum ph_grant *grant)
+{
+	static const enum ph_grant all[] = { PH_GRANT_AUTHORIZATION_CODE, PH_GRANT_REFRESH_TOKEN };
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const char *known = credential_grant_name(all[i]);
+
+		if (strlen(known) == len && strncmp(known, name, len) == 0) {
+			*grant = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool is_token68_char(char c)
 {
 	return is_ascii_alnum(c) || (c != '\0' && strchr("-._~+/", c) != NULL);

@@ -467,7 +467,7 @@ static void print_settings(const struct settings *settings, const struct options
 	       allowlist->outcome.bad_lines);
 	describe_grants(allowlist, grants, sizeof grants);
 	print_safe(stdout, "allowlist grants     ", grants);
-	printf("default_grant        %s\n", settings_grant_name(settings->default_grant));
+	printf("default_grant        %s\n", credential_grant_name(settings->default_grant));
 	printf("grants               %s%s%s\n",
 	       settings_grant_accepted(settings, PH_GRANT_AUTHORIZATION_CODE) ? "authorization_code" : "",
 	       settings->grants == SETTINGS_GRANTS_ALL ? "," : "",
@@ -807,7 +807,7 @@ static enum ph_result login_walk(const struct options *options, struct settings 
 static void print_exchange(const struct login_outcome *outcome)
 {
 	printf("grant                %s\n",
-	       outcome->grant_known ? settings_grant_name(outcome->grant) : "-");
+	       outcome->grant_known ? credential_grant_name(outcome->grant) : "-");
 	if (outcome->status != 0)
 		printf("HTTP status          %ld\n", outcome->status);
 	else

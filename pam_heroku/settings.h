@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "credential.h"
 #include "result.h"
 
 #ifndef PAM_HEROKU_CONFDIR_DEFAULT
@@ -26,14 +27,6 @@
 #define SETTINGS_DEFAULT_TIMEOUT 10
 #define SETTINGS_TIMEOUT_MIN 1
 #define SETTINGS_TIMEOUT_MAX 120
-
-enum ph_grant {
-	PH_GRANT_AUTHORIZATION_CODE,
-	PH_GRANT_REFRESH_TOKEN,
-};
-
-/* The wire name of a grant: "authorization_code" or "refresh_token". */
-const char *settings_grant_name(enum ph_grant grant);
 
 /* A set of grants, as the grants key holds it. */
 #define SETTINGS_GRANT_BIT(grant) (1u << (unsigned)(grant))
