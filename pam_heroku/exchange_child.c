@@ -44,18 +44,17 @@ bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
 	const char *path = exchange_helper_path();
 	char why[PH_REASON_MAX];
 	struct stat st;
-	bool ok;
-	int fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, why);
+	int fd = safe_file_open_stat(path, SAFE_FILE_PUBLIC, NULL, &st, why);
 
 	if (fd < 0) {
 		snprintf(reason, PH_REASON_MAX, "exchange helper: %.480s", why);
 		return false;
 	}
-	ok = fstat(fd, &st) == 0 && (st.st_mode & S_IXUSR) != 0;
 	close(fd);
-	if (!ok)
-		snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
-	return ok;
+	if ((st.st_mode & S_IXUSR) != 0)
+		return true;
+	snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
+	return false;
 }
 
 /* ----------------------------------------------------------------------- */
