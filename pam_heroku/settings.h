@@ -37,7 +37,7 @@ struct settings {
 	/* where they came from */
 	char *config_path;          /* the file that was read; NULL when the default was absent */
 
-	/* keys (interface.md, "Configuration") */
+	/* keys (pam_heroku.conf(5)) */
 	char *api_url;
 	char *client_secret;        /* secret: from client_secret or client_secret_file; required */
 	char *client_secret_file;
