@@ -646,18 +646,16 @@ enum ph_result settings_load(struct settings *settings, int argc, const char **a
 
 void settings_free(struct settings *settings)
 {
+	for (int key = 0; key < KEY_COUNT; key++) {
+		char **text = (char **)(void *)((char *)settings + keys[key].offset);
+
+		if (keys[key].kind == KIND_SECRET)
+			secret_free(*text);
+		else if (keys[key].kind == KIND_TEXT)
+			free(*text);
+	}
 	free(settings->config_path);
-	free(settings->api_url);
-	secret_free(settings->client_secret);
-	free(settings->client_secret_file);
-	free(settings->allowlist);
-	free(settings->ca_file);
 	if (settings->ca_pem != NULL)
 		secret_free_len(settings->ca_pem, settings->ca_pem_len + 1);
-	free(settings->proxy);
-	free(settings->prompt);
-	free(settings->client_id);
-	free(settings->authorize_url);
-	free(settings->pinned_pubkey);
 	memset(settings, 0, sizeof *settings);
 }
