@@ -261,44 +261,45 @@ enum key_kind {
 
 static const struct key_spec {
 	const char *name;
-	enum key_kind kind;
 	size_t offset;                                  /* of its field in struct settings */
 	bool (*check)(const char *value);               /* KIND_TEXT, KIND_SECRET */
 	bool (*parse)(const char *value, void *field);  /* KIND_PARSED */
 	const char *rule;       /* told after the name when a value breaks it */
+	enum key_kind kind;
 	bool file_only;         /* refused on the module line: /etc/pam.d is world readable */
 } keys[KEY_COUNT] = {
-	[KEY_API_URL] = { "api_url", KIND_TEXT, AT(api_url), .check = settings_is_https_url,
-		.rule = "must be an https:// URL with a host" },
-	[KEY_CLIENT_SECRET_FILE] = { "client_secret_file", KIND_TEXT, AT(client_secret_file),
-		.check = is_absolute_path, .rule = "must be an absolute path" },
+	[KEY_API_URL] = { "api_url", AT(api_url), .kind = KIND_TEXT,
+		.check = settings_is_https_url, .rule = "must be an https:// URL with a host" },
+	[KEY_CLIENT_SECRET_FILE] = { "client_secret_file", AT(client_secret_file),
+		.kind = KIND_TEXT, .check = is_absolute_path, .rule = "must be an absolute path" },
 	/* The value itself is never quoted back: it is a secret. */
-	[KEY_CLIENT_SECRET] = { "client_secret", KIND_SECRET, AT(client_secret),
+	[KEY_CLIENT_SECRET] = { "client_secret", AT(client_secret), .kind = KIND_SECRET,
 		.check = has_no_blank_or_control, .rule = "holds a blank or control character",
 		.file_only = true },
-	[KEY_ALLOWLIST] = { "allowlist", KIND_TEXT, AT(allowlist), .check = is_absolute_path,
-		.rule = "must be an absolute path" },
-	[KEY_DEFAULT_GRANT] = { "default_grant", KIND_PARSED, AT(default_grant),
+	[KEY_ALLOWLIST] = { "allowlist", AT(allowlist), .kind = KIND_TEXT,
+		.check = is_absolute_path, .rule = "must be an absolute path" },
+	[KEY_DEFAULT_GRANT] = { "default_grant", AT(default_grant), .kind = KIND_PARSED,
 		.parse = parse_grant, .rule = "must be authorization_code or refresh_token" },
-	[KEY_GRANTS] = { "grants", KIND_PARSED, AT(grants), .parse = parse_grants,
+	[KEY_GRANTS] = { "grants", AT(grants), .kind = KIND_PARSED, .parse = parse_grants,
 		.rule = "must list authorization_code and/or refresh_token, each once, "
 			"separated by commas" },
-	[KEY_TIMEOUT] = { "timeout", KIND_PARSED, AT(timeout), .parse = parse_seconds,
+	[KEY_TIMEOUT] = { "timeout", AT(timeout), .kind = KIND_PARSED, .parse = parse_seconds,
 		.rule = "must be a whole number of seconds from " NUMBER(SETTINGS_TIMEOUT_MIN)
 			" to " NUMBER(SETTINGS_TIMEOUT_MAX) },
-	[KEY_CA_FILE] = { "ca_file", KIND_TEXT, AT(ca_file), .check = is_absolute_path,
-		.rule = "must be an absolute path" },
-	[KEY_PROXY] = { "proxy", KIND_TEXT, AT(proxy), .check = is_proxy_url,
+	[KEY_CA_FILE] = { "ca_file", AT(ca_file), .kind = KIND_TEXT,
+		.check = is_absolute_path, .rule = "must be an absolute path" },
+	[KEY_PROXY] = { "proxy", AT(proxy), .kind = KIND_TEXT, .check = is_proxy_url,
 		.rule = "must be a URL with scheme http, https, socks4, socks4a, socks5 or socks5h" },
-	[KEY_PROMPT] = { "prompt", KIND_TEXT, AT(prompt), .check = has_no_control,
+	[KEY_PROMPT] = { "prompt", AT(prompt), .kind = KIND_TEXT, .check = has_no_control,
 		.rule = "holds a control character" },
-	[KEY_EXPORT_ACCESS_TOKEN] = { "export_access_token", KIND_PARSED,
-		AT(export_access_token), .parse = parse_yes_no, .rule = "must be yes or no" },
-	[KEY_CLIENT_ID] = { "client_id", KIND_TEXT, AT(client_id), .check = settings_is_client_id,
+	[KEY_EXPORT_ACCESS_TOKEN] = { "export_access_token", AT(export_access_token),
+		.kind = KIND_PARSED, .parse = parse_yes_no, .rule = "must be yes or no" },
+	[KEY_CLIENT_ID] = { "client_id", AT(client_id), .kind = KIND_TEXT,
+		.check = settings_is_client_id,
 		.rule = "must be 1-128 characters of A-Z a-z 0-9 - . _ ~" },
-	[KEY_AUTHORIZE_URL] = { "authorize_url", KIND_TEXT, AT(authorize_url),
+	[KEY_AUTHORIZE_URL] = { "authorize_url", AT(authorize_url), .kind = KIND_TEXT,
 		.check = settings_is_https_url, .rule = "must be an https:// URL with a host" },
-	[KEY_PINNED_PUBKEY] = { "pinned_pubkey", KIND_TEXT, AT(pinned_pubkey),
+	[KEY_PINNED_PUBKEY] = { "pinned_pubkey", AT(pinned_pubkey), .kind = KIND_TEXT,
 		.check = is_pin_list,
 		.rule = "must be sha256//<base64 SHA-256> hashes separated by ';'" },
 };
