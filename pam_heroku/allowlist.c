@@ -23,6 +23,9 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "allowlist.h"
 #include "safe_file.h"
@@ -30,7 +33,9 @@
 
 #define ALLOWLIST_ACCOUNT_MAX 256
 #define ALLOWLIST_REPORTED_LINES_MAX 20  /* then one summary, so a broken file cannot flood syslog */
-#ifndef ALLOWLIST_PLAIN_PATH             /* the fuzz target builds a copy without it */
+/* The fuzz target builds a copy without the plain path: a function this file
+ * exports needs another name there too (tests/fuzz/fuzz_allowlist.c). */
+#ifndef ALLOWLIST_PLAIN_PATH
 #define ALLOWLIST_PLAIN_PATH 1
 #endif
 #ifndef ALLOWLIST_CHUNK                  /* a test build may make it tiny */
@@ -351,12 +356,16 @@ bool allowlist_candidates_decide(const struct allowlist_outcome *outcome, const 
 /* One bit per lane of m (lanes 0xff or 0), lane i in bit i (little-endian). */
 static unsigned lane_bits(bytes16 m)
 {
+#ifdef __SSE2__
+	return (unsigned)_mm_movemask_epi8((__m128i)m);     /* one instruction */
+#else
 	const uint64_t gather = UINT64_C(0x0002040810204081);   /* bit 8i+7 to bit 56+i */
 	uint64_t half[2];
 
 	memcpy(half, &m, sizeof half);
 	return (unsigned)(((half[0] & HIGH) * gather) >> 56) |
 	       (unsigned)(((half[1] & HIGH) * gather) >> 56) << 8;
+#endif
 }
 
 static unsigned blank_bits(bytes16 v)

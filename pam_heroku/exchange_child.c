@@ -391,42 +391,81 @@ static bool encode_request(const struct settings *settings, const struct credent
 	return ok;
 }
 
-enum ph_result exchange_child_run(const struct settings *settings,
-				  const struct credential *credential,
-				  struct wire_reply *reply)
+void exchange_child_start(struct exchange_child *child)
+{
+	struct child started;
+
+	memset(child, 0, sizeof *child);
+	child->pid = -1;
+	if (!exchange_child_helper_ok(child->reason)) {
+		child->failure = PH_MISCONFIGURED;
+		return;
+	}
+	if (!start_helper(exchange_helper_path(), &started, child->reason)) {
+		child->failure = PH_UNAVAILABLE;
+		return;
+	}
+	child->pid = started.pid;
+	child->to_child = started.to_child;
+	child->from_child = started.from_child;
+}
+
+void exchange_child_abandon(struct exchange_child *child)
+{
+	if (child->pid < 0)
+		return;
+	close(child->to_child);
+	close(child->from_child);
+	reap(child->pid, now_ms() + EXCHANGE_CHILD_MARGIN * 1000LL);
+	child->pid = -1;
+}
+
+enum ph_result exchange_child_finish(struct exchange_child *child,
+				     const struct settings *settings,
+				     const struct credential *credential,
+				     struct wire_reply *reply)
 {
 	long long deadline = now_ms() + (settings->timeout + EXCHANGE_CHILD_MARGIN) * 1000LL;
 	char *request = NULL, *answer = NULL;
 	size_t request_len = 0, answer_len = 0;
 	bool complete = false, timed_out = false;
-	struct child child;
 	struct end end;
 	enum ph_result result;
 
 	memset(reply, 0, sizeof *reply);
-	if (!exchange_child_helper_ok(reply->reason))
-		return reply->result = PH_MISCONFIGURED;
+	if (child->pid < 0) {
+		snprintf(reply->reason, sizeof reply->reason, "%s", child->reason);
+		return reply->result = child->failure;
+	}
 	answer = calloc(1, WIRE_REPLY_MAX + 1);
 	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
 		free(answer);
+		exchange_child_abandon(child);
 		snprintf(reply->reason, sizeof reply->reason, "out of memory preparing the request");
 		return reply->result = PH_UNAVAILABLE;
 	}
-	if (!start_helper(exchange_helper_path(), &child, reply->reason)) {
-		secret_free_len(request, request_len);
-		free(answer);
-		return reply->result = PH_UNAVAILABLE;
-	}
-	if (send_request(child.to_child, request, request_len, deadline)) {
-		close(child.to_child);
-		complete = receive_reply(child.from_child, answer, &answer_len, deadline, &timed_out);
+	if (send_request(child->to_child, request, request_len, deadline)) {
+		close(child->to_child);
+		complete = receive_reply(child->from_child, answer, &answer_len, deadline,
+					 &timed_out);
 	} else {
-		close(child.to_child);
+		close(child->to_child);
 	}
 	secret_free_len(request, request_len);
-	close(child.from_child);
-	end = reap(child.pid, timed_out ? now_ms() : deadline);
+	close(child->from_child);
+	end = reap(child->pid, timed_out ? now_ms() : deadline);
+	child->pid = -1;
 	result = judge(settings, answer, answer_len, complete, &end, reply);
 	secret_free_len(answer, WIRE_REPLY_MAX + 1);
 	return result;
+}
+
+enum ph_result exchange_child_run(const struct settings *settings,
+				  const struct credential *credential,
+				  struct wire_reply *reply)
+{
+	struct exchange_child child;
+
+	exchange_child_start(&child);
+	return exchange_child_finish(&child, settings, credential, reply);
 }

@@ -18,6 +18,7 @@
 #define PAM_HEROKU_EXCHANGE_CHILD_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "credential.h"
 #include "exchange_wire.h"
@@ -40,5 +41,28 @@ bool exchange_child_helper_ok(char reason[PH_REASON_MAX]);
 enum ph_result exchange_child_run(const struct settings *settings,
 				  const struct credential *credential,
 				  struct wire_reply *reply);
+
+/*
+ * The same in two steps, so that the helper starts up (exec, libraries,
+ * sandbox, TLS library) while the caller works on: exchange_child_start
+ * checks and starts the helper, which then waits for the request on its
+ * stdin; exchange_child_finish sends it and judges the reply, as
+ * exchange_child_run.  exchange_child_abandon stops a started helper that
+ * will not be needed: it reads end-of-file, sends nothing and exits.
+ * Every started child must be finished or abandoned.
+ */
+struct exchange_child {
+	pid_t pid;                      /* -1 when it could not be started */
+	int to_child, from_child;
+	enum ph_result failure;         /* why not, when it could not */
+	char reason[PH_REASON_MAX];
+};
+
+void exchange_child_start(struct exchange_child *child);
+enum ph_result exchange_child_finish(struct exchange_child *child,
+				     const struct settings *settings,
+				     const struct credential *credential,
+				     struct wire_reply *reply);
+void exchange_child_abandon(struct exchange_child *child);
 
 #endif

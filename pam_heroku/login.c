@@ -36,21 +36,24 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 }
 
 /*
- * Hand the credential to pam_heroku_exchange (exchange_child.c), which posts
- * it and judges the answer; its verdict lands in outcome->response.
+ * Hand the credential to pam_heroku_exchange (exchange_child.c), started
+ * already (child), which posts it and judges the answer; its verdict lands
+ * in outcome->response.
  */
 static enum ph_result exchange_credential(const struct settings *settings,
 					  const struct credential *credential,
+					  struct exchange_child *child,
 					  const struct ph_log *log, struct login_outcome *outcome)
 {
 	struct wire_reply reply;
 	enum ph_result result;
 
 	if (settings->client_secret == NULL) {
+		exchange_child_abandon(child);
 		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
 		return PH_MISCONFIGURED;
 	}
-	result = exchange_child_run(settings, credential, &reply);
+	result = exchange_child_finish(child, settings, credential, &reply);
 	outcome->status = reply.status;
 	snprintf(outcome->reason, sizeof outcome->reason, "%s", reply.reason);
 	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
@@ -225,8 +228,12 @@ enum ph_result login_identify(const struct settings *settings, const char *typed
 
 	memset(outcome, 0, sizeof *outcome);
 	result = accept_credential(settings, typed, &credential, outcome);
-	if (result == PH_OK)
-		result = exchange_credential(settings, &credential, log, outcome);
+	if (result == PH_OK) {
+		struct exchange_child child;
+
+		exchange_child_start(&child);
+		result = exchange_credential(settings, &credential, &child, log, outcome);
+	}
 	return result;
 }
 
@@ -235,16 +242,28 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    struct login_outcome *outcome)
 {
 	struct allowlist_outcome grantable;
+	struct exchange_child child;
 	struct credential credential;
 	enum ph_result result;
 
 	memset(outcome, 0, sizeof *outcome);
 	result = accept_credential(settings, typed, &credential, outcome);
-	if (result == PH_OK)
-		result = check_account_grantable(settings, pam_user, log, &grantable,
-						 outcome->reason);
-	if (result == PH_OK)
-		result = exchange_credential(settings, &credential, log, outcome);
+	if (result != PH_OK)
+		return result;
+	/*
+	 * The helper starts up (exec, libraries, sandbox, TLS library) while
+	 * the allowlist is read: on two cores a long allowlist costs a login
+	 * little more than a short one.  It waits for the request, so when the
+	 * check refuses, it is stopped having sent nothing.  A helper that
+	 * could not start is reported only after the check, as before.
+	 */
+	exchange_child_start(&child);
+	result = check_account_grantable(settings, pam_user, log, &grantable, outcome->reason);
+	if (result != PH_OK) {
+		exchange_child_abandon(&child);
+		return result;
+	}
+	result = exchange_credential(settings, &credential, &child, log, outcome);
 	if (result == PH_OK)
 		result = decide_grant(settings, &grantable, pam_user, log, outcome);
 	return result;

@@ -32,10 +32,22 @@ enum ph_result allowlist_scan_reference(const char *path, const struct allowlist
 					const struct ph_log *log,
 					struct allowlist_outcome *outcome,
 					char reason[PH_REASON_MAX]);
+/* Every function allowlist.c exports gets another name in the copy. */
+void allowlist_refusal_reference(const char *path, char reason[PH_REASON_MAX]);
+bool allowlist_candidates_decide_reference(const struct allowlist_outcome *outcome,
+					   const char *user_id, unsigned *matched_line);
+enum ph_result allowlist_unchanged_reference(const char *path, const struct allowlist_file *file,
+					     char reason[PH_REASON_MAX]);
 #define ALLOWLIST_PLAIN_PATH 0
 #define allowlist_scan allowlist_scan_reference
+#define allowlist_refusal allowlist_refusal_reference
+#define allowlist_candidates_decide allowlist_candidates_decide_reference
+#define allowlist_unchanged allowlist_unchanged_reference
 #include "allowlist.c"
 #undef allowlist_scan
+#undef allowlist_refusal
+#undef allowlist_candidates_decide
+#undef allowlist_unchanged
 
 static const struct allowlist_query queries[] = {
 	{ .user_id = NULL, .pam_user = NULL },
