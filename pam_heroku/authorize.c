@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,28 +13,6 @@
 #include "authorize.h"
 
 #define STATE_BYTES (AUTHORIZE_STATE_HEX_LEN / 2)
-
-/* RFC 3986 unreserved characters only: nothing to encode, nothing to inject. */
-static bool is_url_safe_id(const char *value)
-{
-	if (value == NULL || value[0] == '\0')
-		return false;
-	for (const char *c = value; *c; c++)
-		if (!isalnum((unsigned char)*c) && strchr("-._~", *c) == NULL)
-			return false;
-	return true;
-}
-
-/* No '?', '#', blank or control: settings_load's rule, re-checked. */
-static bool is_plain_base(const char *value)
-{
-	if (value == NULL || strncmp(value, "https://", 8) != 0)
-		return false;
-	for (const unsigned char *c = (const unsigned char *)value; *c; c++)
-		if (*c <= 0x20 || *c == 0x7f || *c == '?' || *c == '#')
-			return false;
-	return true;
-}
 
 static bool random_state(char state[AUTHORIZE_STATE_HEX_LEN + 1])
 {
@@ -59,7 +36,8 @@ enum ph_result authorize_url_build(const struct settings *settings, char **out)
 	char state[AUTHORIZE_STATE_HEX_LEN + 1];
 
 	*out = NULL;
-	if (!is_url_safe_id(settings->client_id) || !is_plain_base(settings->authorize_url))
+	if (!settings_is_client_id(settings->client_id) ||
+	    !settings_is_https_url(settings->authorize_url))
 		return PH_MISCONFIGURED;
 	if (!random_state(state))
 		return PH_UNAVAILABLE;

@@ -11,12 +11,32 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "credential.h"
 
-static bool is_token68_char(unsigned char c)
+const char *credential_grant_name(enum ph_grant grant)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+	return grant == PH_GRANT_REFRESH_TOKEN ? "refresh_token" : "authorization_code";
+}
+
+bool credential_grant_named(const char *name, size_t len, enum ph_grant *grant)
+{
+	static const enum ph_grant all[] = { PH_GRANT_AUTHORIZATION_CODE, PH_GRANT_REFRESH_TOKEN };
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const char *known = credential_grant_name(all[i]);
+
+		if (strlen(known) == len && strncmp(known, name, len) == 0) {
+			*grant = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_token68_char(char c)
+{
+	return is_ascii_alnum(c) || (c != '\0' && strchr("-._~+/", c) != NULL);
 }
 
 /* 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
@@ -24,7 +44,7 @@ static bool is_token68(const char *value, size_t len)
 {
 	size_t body = 0;
 
-	while (body < len && is_token68_char((unsigned char)value[body]))
+	while (body < len && is_token68_char(value[body]))
 		body++;
 	if (body == 0)
 		return false;

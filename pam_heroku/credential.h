@@ -14,14 +14,25 @@
 #ifndef PAM_HEROKU_CREDENTIAL_H
 #define PAM_HEROKU_CREDENTIAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "result.h"
-#include "settings.h"
 
 #define CREDENTIAL_MAX_LEN 1024
 #define CREDENTIAL_PREFIX_CODE "code:"
 #define CREDENTIAL_PREFIX_REFRESH "refresh:"
+
+enum ph_grant {
+	PH_GRANT_AUTHORIZATION_CODE,
+	PH_GRANT_REFRESH_TOKEN,
+};
+
+/* The wire name of a grant: "authorization_code" or "refresh_token". */
+const char *credential_grant_name(enum ph_grant grant);
+
+/* The grant whose wire name is the len bytes at name; false when none is. */
+bool credential_grant_named(const char *name, size_t len, enum ph_grant *grant);
 
 struct credential {
 	enum ph_grant grant;

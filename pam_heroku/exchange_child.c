@@ -44,18 +44,17 @@ bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
 	const char *path = exchange_helper_path();
 	char why[PH_REASON_MAX];
 	struct stat st;
-	bool ok;
-	int fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, why);
+	int fd = safe_file_open_stat(path, SAFE_FILE_PUBLIC, NULL, &st, why);
 
 	if (fd < 0) {
 		snprintf(reason, PH_REASON_MAX, "exchange helper: %.480s", why);
 		return false;
 	}
-	ok = fstat(fd, &st) == 0 && (st.st_mode & S_IXUSR) != 0;
 	close(fd);
-	if (!ok)
-		snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
-	return ok;
+	if ((st.st_mode & S_IXUSR) != 0)
+		return true;
+	snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
+	return false;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -301,15 +300,6 @@ static struct end reap(pid_t pid, long long deadline)
 /* ----------------------------------------------------------------------- */
 /* Judging what came back.                                                  */
 
-static bool is_session_id(const char *text)
-{
-	for (; *text != '\0'; text++)
-		if (!(*text >= 'a' && *text <= 'z') && !(*text >= 'A' && *text <= 'Z') &&
-		    !(*text >= '0' && *text <= '9') && strchr("._:-", *text) == NULL)
-			return false;
-	return true;
-}
-
 /* What a verdict must hold to be believed; false when it breaks a rule. */
 static bool reply_consistent(const struct settings *settings, struct wire_reply *reply)
 {
@@ -322,9 +312,9 @@ static bool reply_consistent(const struct settings *settings, struct wire_reply 
 		response->session_id[0] = '\0';
 		return true;
 	}
-	/* (The allowlist step checks that the id is a UUID before anything uses it.) */
-	if (strlen(response->user_id) != TOKEN_RESPONSE_UUID_LEN ||
-	    !is_session_id(response->session_id))
+	if (!token_response_is_uuid(response->user_id, strlen(response->user_id)) ||
+	    (response->session_id[0] != '\0' &&
+	     !token_response_is_session_id(response->session_id)))
 		return false;
 	if (settings->export_access_token) {
 		struct credential shape;

@@ -29,7 +29,7 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 	ph_logf(log, LOG_DEBUG,
 		"debug: POST %s/oauth/tokens grant=%s client_secret=%s proxy=%s: status %ld "
 		"request_id=%s ratelimit_remaining=%s body_bytes=%zu",
-		settings->api_url, settings_grant_name(outcome->grant),
+		settings->api_url, credential_grant_name(outcome->grant),
 		settings->client_secret ? "set" : "none", settings->proxy ? "set" : "none",
 		outcome->status, ph_or_dash(outcome->request_id),
 		ph_or_dash(outcome->ratelimit_remaining), body_len);
@@ -210,7 +210,7 @@ static enum ph_result accept_credential(const struct settings *settings, const c
 	if (result == PH_OK && !settings_grant_accepted(settings, credential->grant)) {
 		snprintf(outcome->reason, sizeof outcome->reason,
 			 "a %s credential, which the grants setting does not accept",
-			 settings_grant_name(credential->grant));
+			 credential_grant_name(credential->grant));
 		result = PH_REFUSED;
 	}
 	if (result == PH_OK) {

@@ -1,11 +1,11 @@
 /*
- * pam_heroku.c - the PAM glue, and the only file that knows about PAM.
+ * pam_heroku.c - the PAM glue: the only file that calls libpam.
  *
- * A login is one straight walk (architecture.md):
+ * A login is one straight walk:
  *   settings -> credential -> token request -> exchange -> token response
  *   -> allowlist -> PAM: result code, environment, one log line.
- * Each step returns an enum ph_result; result_to_pam() is the one place
- * where a verdict becomes a PAM return code.
+ * Each step returns an enum ph_result; ph_result_pam() (result_pam.c) is the
+ * one place where a verdict becomes a PAM return code.
  */
 #include "config.h"
 
@@ -23,6 +23,7 @@
 #include "exchange_wire.h"
 #include "login.h"
 #include "result.h"
+#include "result_pam.h"
 #include "sanitize.h"
 #include "secret.h"
 #include "settings.h"
@@ -32,22 +33,6 @@
 #define DATA_USER_ID "pam_heroku_user_id"
 /* pam_set_data key: the auth phase's allowlist verdict (struct login_verdict). */
 #define DATA_VERDICT "pam_heroku_allowlist_verdict"
-
-enum phase { PHASE_AUTH, PHASE_ACCOUNT };
-
-/* The results table of interface.md, and nowhere else. */
-static int result_to_pam(enum phase phase, enum ph_result result)
-{
-	if (phase == PHASE_ACCOUNT)
-		return result == PH_OK ? PAM_SUCCESS : PAM_PERM_DENIED;
-	switch (result) {
-	case PH_OK: return PAM_SUCCESS;
-	case PH_REFUSED: return PAM_AUTH_ERR;
-	case PH_UNAVAILABLE: return PAM_AUTHINFO_UNAVAIL;
-	case PH_MISCONFIGURED: return PAM_SERVICE_ERR;
-	}
-	return PAM_AUTH_ERR;     /* fail closed on anything unforeseen */
-}
 
 /* ----------------------------------------------------------------------- */
 /* Logging.                                                                 */
@@ -76,22 +61,22 @@ static void attempt_init(struct attempt *attempt, pam_handle_t *pamh)
 	strcpy(attempt->user, "-");
 }
 
-static const char *outcome_word(enum phase phase, enum ph_result result)
+static const char *outcome_word(enum ph_phase phase, enum ph_result result)
 {
-	return phase == PHASE_ACCOUNT && result != PH_OK ? "denied" : ph_result_outcome(result);
+	return phase == PH_PHASE_ACCOUNT && result != PH_OK ? "denied" : ph_result_outcome(result);
 }
 
-static int attempt_finish(struct attempt *attempt, enum phase phase, enum ph_result result)
+static int attempt_finish(struct attempt *attempt, enum ph_phase phase, enum ph_result result)
 {
 	int priority = result == PH_OK ? LOG_NOTICE
 		     : result == PH_REFUSED ? LOG_WARNING : LOG_ERR;
 
 	pam_syslog(attempt->pamh, priority,
 		   "%s %s: user=%s heroku_user_id=%s request_id=%s reason=\"%s\"",
-		   phase == PHASE_AUTH ? "auth" : "account", outcome_word(phase, result),
+		   phase == PH_PHASE_AUTH ? "auth" : "account", outcome_word(phase, result),
 		   attempt->user, ph_or_dash(attempt->heroku_user_id),
 		   ph_or_dash(attempt->request_id), attempt->reason);
-	return result_to_pam(phase, result);
+	return ph_result_pam(phase, result);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -357,7 +342,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		forget_identity(pamh);
 	if (conv_again)
 		return PAM_INCOMPLETE;  /* the application will call us again */
-	rc = attempt_finish(&attempt, PHASE_AUTH, result);
+	rc = attempt_finish(&attempt, PH_PHASE_AUTH, result);
 	return rc;
 }
 
@@ -395,5 +380,5 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		result = login_recheck_allowlist(&settings, user_id, user, verdict, &attempt.log,
 						 &matched_line, attempt.reason);
 	settings_free(&settings);
-	return attempt_finish(&attempt, PHASE_ACCOUNT, result);
+	return attempt_finish(&attempt, PH_PHASE_ACCOUNT, result);
 }

@@ -40,6 +40,7 @@
 #include "exchange_child.h"
 #include "login.h"
 #include "result.h"
+#include "result_pam.h"
 #include "safe_file.h"
 #include "sanitize.h"
 #include "secret.h"
@@ -62,24 +63,6 @@
 /* Longest account list --identify=ACCOUNT takes. */
 #define ACCOUNT_ARG_MAX 256
 
-/*
- * The PAM return code pam_sm_authenticate gives for each verdict.  This
- * mirrors result_to_pam() in pam_heroku.c (the results table of
- * interface.md) without linking PAM into the tool; tests/check/run runs the
- * module and this tool on the same inputs and fails if the two disagree.
- */
-static const char *const auth_pam_code[] = {
-	[PH_OK] = "PAM_SUCCESS",
-	[PH_REFUSED] = "PAM_AUTH_ERR",
-	[PH_UNAVAILABLE] = "PAM_AUTHINFO_UNAVAIL",
-	[PH_MISCONFIGURED] = "PAM_SERVICE_ERR",
-};
-
-static const char *pam_code_name(enum ph_result result)
-{
-	return (unsigned)result < sizeof auth_pam_code / sizeof auth_pam_code[0]
-	       ? auth_pam_code[result] : "PAM_AUTH_ERR";
-}
 
 /* ----------------------------------------------------------------------- */
 /* Reporting: the steps' log sink, counted.                                 */
@@ -484,7 +467,7 @@ static void print_settings(const struct settings *settings, const struct options
 	       allowlist->outcome.bad_lines);
 	describe_grants(allowlist, grants, sizeof grants);
 	print_safe(stdout, "allowlist grants     ", grants);
-	printf("default_grant        %s\n", settings_grant_name(settings->default_grant));
+	printf("default_grant        %s\n", credential_grant_name(settings->default_grant));
 	printf("grants               %s%s%s\n",
 	       settings_grant_accepted(settings, PH_GRANT_AUTHORIZATION_CODE) ? "authorization_code" : "",
 	       settings->grants == SETTINGS_GRANTS_ALL ? "," : "",
@@ -824,7 +807,7 @@ static enum ph_result login_walk(const struct options *options, struct settings 
 static void print_exchange(const struct login_outcome *outcome)
 {
 	printf("grant                %s\n",
-	       outcome->grant_known ? settings_grant_name(outcome->grant) : "-");
+	       outcome->grant_known ? credential_grant_name(outcome->grant) : "-");
 	if (outcome->status != 0)
 		printf("HTTP status          %ld\n", outcome->status);
 	else
@@ -842,7 +825,7 @@ static void print_login(const struct settings *settings, const char *user,
 
 	printf("user                 %s\n", user);
 	printf("outcome              %s\n", ph_result_outcome(result));
-	printf("PAM result           %s\n", pam_code_name(result));
+	printf("PAM result           %s\n", ph_result_pam_name(PH_PHASE_AUTH, result));
 	print_safe(stdout, "reason               ", outcome->reason);
 	print_exchange(outcome);
 	printf("session id           %s\n", ph_or_dash(response->session_id));

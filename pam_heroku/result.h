@@ -2,9 +2,8 @@
  * result.h - the one small verdict every step of a login returns.
  *
  * Each step (settings, credential, exchange, token response, allowlist) says
- * what it found with one of these values; exactly one function in
- * pam_heroku.c (result_to_pam) turns a verdict into a PAM return code, so the
- * results table of interface.md lives in one place.
+ * what it found with one of these values; one table (result_pam.c) turns a
+ * verdict into a PAM return code, for the module and pam_heroku_check alike.
  */
 #ifndef PAM_HEROKU_RESULT_H
 #define PAM_HEROKU_RESULT_H

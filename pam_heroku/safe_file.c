@@ -208,7 +208,7 @@ static bool walk_path(struct walk *walk)
 		} else if (!S_ISDIR(st.st_mode)) {
 			return walk_fail(walk, "%s is not a directory", entry);
 		} else {
-			strcpy(walk->dir, entry);
+			snprintf(walk->dir, sizeof walk->dir, "%s", entry);   /* fits: checked above */
 		}
 	}
 	if (got < 0)
@@ -273,10 +273,9 @@ static bool file_system_ok(int fd, const struct stat *st, const char *path,
 
 /* Every check on an open descriptor: the walk, identity, mode, file system. */
 static bool descriptor_ok(int fd, const char *path, enum safe_file_secrecy secrecy,
-			  char reason[PH_REASON_MAX])
+			  struct stat *st, char reason[PH_REASON_MAX])
 {
 	struct walk *walk = calloc(1, sizeof *walk);
-	struct stat st;
 	bool ok;
 
 	if (walk == NULL) {
@@ -285,29 +284,30 @@ static bool descriptor_ok(int fd, const char *path, enum safe_file_secrecy secre
 	}
 	walk->name = path;
 	walk->reason = reason;
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		snprintf(reason, PH_REASON_MAX, "cannot stat %s: %s", path, strerror(errno));
 		ok = false;
 	} else if (strlen(path) >= PATH_MAX) {
 		snprintf(reason, PH_REASON_MAX, "the path %.64s... is too long", path);
 		ok = false;
 	} else {
-		strcpy(walk->pending, path);
-		ok = safe_file_stat_ok(&st, path, secrecy, reason) && walk_path(walk);
+		snprintf(walk->pending, sizeof walk->pending, "%s", path);
+		ok = safe_file_stat_ok(st, path, secrecy, reason) && walk_path(walk);
 	}
-	if (ok && (walk->file.st_dev != st.st_dev || walk->file.st_ino != st.st_ino)) {
+	if (ok && (walk->file.st_dev != st->st_dev || walk->file.st_ino != st->st_ino)) {
 		snprintf(reason, PH_REASON_MAX, "%s changed while it was being checked", path);
 		ok = false;
 	}
 	if (ok)
-		ok = file_system_ok(fd, &st, path, reason);
+		ok = file_system_ok(fd, st, path, reason);
 	free(walk);
 	return ok;
 }
 
-int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absent,
-		   char reason[PH_REASON_MAX])
+int safe_file_open_stat(const char *path, enum safe_file_secrecy secrecy, bool *absent,
+			struct stat *st, char reason[PH_REASON_MAX])
 {
+	struct stat own;
 	int fd;
 
 	if (absent != NULL)
@@ -326,11 +326,17 @@ int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absen
 			*absent = saved == ENOENT;
 		return -1;
 	}
-	if (!descriptor_ok(fd, path, secrecy, reason)) {
+	if (!descriptor_ok(fd, path, secrecy, st != NULL ? st : &own, reason)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absent,
+		   char reason[PH_REASON_MAX])
+{
+	return safe_file_open_stat(path, secrecy, absent, NULL, reason);
 }
 
 static enum ph_result read_all(int fd, const char *path, char *buffer, size_t capacity,
@@ -371,14 +377,9 @@ enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 
 	*text = NULL;
 	*len = 0;
-	fd = safe_file_open(path, secrecy, absent, reason);
+	fd = safe_file_open_stat(path, secrecy, absent, &file_st, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
-	if (fstat(fd, &file_st) != 0) {
-		snprintf(reason, PH_REASON_MAX, "cannot stat %s: %s", path, strerror(errno));
-		close(fd);
-		return PH_MISCONFIGURED;
-	}
 	/* One spare byte: reading max_size + 1 bytes proves the file is too big. */
 	buffer = calloc(1, max_size + 1);
 	if (buffer == NULL) {

@@ -29,8 +29,12 @@ enum safe_file_secrecy {
  * Open path (absolute) read-only and check it.  Returns a descriptor, or -1
  * with reason filled in; *absent (may be NULL) is true only when the open
  * itself failed with ENOENT, so a caller can tell "no file" from a file it
- * may not use.
+ * may not use.  *st (may be NULL) is the descriptor's status that was checked.
  */
+int safe_file_open_stat(const char *path, enum safe_file_secrecy secrecy, bool *absent,
+			struct stat *st, char reason[PH_REASON_MAX]);
+
+/* safe_file_open_stat for a caller that needs no status. */
 int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absent,
 		   char reason[PH_REASON_MAX]);
 

@@ -1,23 +1,24 @@
 /*
  * settings.c - module arguments + config file -> one checked struct settings.
  *
- * Like pam_unix's option table, every key is described once (keys[] below)
- * with the function that checks and stores its value.  Values are gathered
+ * Like pam_unix's option table, every key is described once (keys[] below):
+ * its kind, its field and the rule its value must pass.  Values are gathered
  * from the module line and from the file first, then each key takes the
  * module line's value if it has one, else the file's, else its default; so a
  * module argument always wins and every problem is found in one pass.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "safe_file.h"
 #include "secret.h"
 #include "settings.h"
@@ -71,14 +72,14 @@ static bool has_control(const char *value)
 	return false;
 }
 
-/* An https:// URL with a host, nothing the module would splice badly. */
-static bool is_https_url(const char *value)
+bool settings_is_https_url(const char *value)
 {
 	static const char scheme[] = "https://";
-	const char *host = value + sizeof scheme - 1;
+	const char *host;
 
-	if (strncmp(value, scheme, sizeof scheme - 1) != 0)
+	if (value == NULL || strncmp(value, scheme, sizeof scheme - 1) != 0)
 		return false;
+	host = value + sizeof scheme - 1;
 	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
 		return false;
 	return !has_blank_or_control(value) && strpbrk(value, "?#") == NULL;
@@ -103,7 +104,7 @@ static bool is_proxy_url(const char *value)
 
 static bool is_base64_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '+' || c == '/';
+	return is_ascii_alnum(c) || c == '+' || c == '/';
 }
 
 /* One sha256//<base64 of 32 bytes> item: 43 base64 characters and one '='. */
@@ -136,16 +137,95 @@ static bool is_pin_list(const char *value)
 	}
 }
 
-static bool is_client_id(const char *value)
+bool settings_is_client_id(const char *value)
 {
-	size_t len = strlen(value);
+	size_t len = value != NULL ? strlen(value) : 0;
 
 	if (len == 0 || len > 128)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)value[i]) && strchr("-._~", value[i]) == NULL)
+		if (!is_ascii_alnum(value[i]) && strchr("-._~", value[i]) == NULL)
 			return false;
 	return true;
+}
+
+static bool is_absolute_path(const char *value)
+{
+	return value[0] == '/' && !has_control(value);
+}
+
+static bool has_no_blank_or_control(const char *value)
+{
+	return !has_blank_or_control(value);
+}
+
+static bool has_no_control(const char *value)
+{
+	return !has_control(value);
+}
+
+/* ----------------------------------------------------------------------- */
+/* Values parsed into a field of their own type; the field is left alone
+ * when the value is refused. */
+
+static bool parse_grant(const char *value, void *field)
+{
+	return credential_grant_named(value, strlen(value), field);
+}
+
+/* "authorization_code,refresh_token": each form once, blanks around commas allowed. */
+static bool parse_grants(const char *value, void *field)
+{
+	unsigned grants = 0;
+	const char *item = value;
+
+	for (;;) {
+		const char *end = item + strcspn(item, ",");
+		const char *last = end;
+		enum ph_grant grant;
+
+		while (*item == ' ' || *item == '\t')
+			item++;
+		while (last > item && (last[-1] == ' ' || last[-1] == '\t'))
+			last--;
+		if (!credential_grant_named(item, (size_t)(last - item), &grant) ||
+		    (grants & SETTINGS_GRANT_BIT(grant)))
+			return false;
+		grants |= SETTINGS_GRANT_BIT(grant);
+		if (*end == '\0')
+			break;
+		item = end + 1;
+	}
+	*(unsigned *)field = grants;
+	return true;
+}
+
+/* Digits only: no sign, no exponent, no unit, at most three of them. */
+static bool parse_seconds(const char *value, void *field)
+{
+	size_t len = strlen(value);
+	long seconds;
+
+	if (len == 0 || len > 3 || strspn(value, "0123456789") != len)
+		return false;
+	seconds = strtol(value, NULL, 10);
+	if (seconds < SETTINGS_TIMEOUT_MIN || seconds > SETTINGS_TIMEOUT_MAX)
+		return false;
+	*(long *)field = seconds;
+	return true;
+}
+
+static bool parse_yes_no(const char *value, void *field)
+{
+	if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+		return false;
+	*(bool *)field = value[0] == 'y';
+	return true;
+}
+
+bool settings_grant_accepted(const struct settings *settings, enum ph_grant grant)
+{
+	return (settings->grants & SETTINGS_GRANT_BIT(grant)) != 0;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -169,258 +249,88 @@ enum key {
 	KEY_COUNT,
 };
 
-/* Store a checked value; false (with a problem told) when it is not acceptable. */
-typedef bool (*key_store_fn)(struct settings *settings, const char *value,
-			     struct problems *problems);
+enum key_kind {
+	KIND_TEXT,      /* a string that passes check, copied */
+	KIND_SECRET,    /* the same, copied where it is wiped when freed */
+	KIND_PARSED,    /* parse turns it into its field's own type */
+};
 
-static bool replace_string(char **field, const char *value, struct problems *problems)
+#define STRINGIFY(x) #x
+#define NUMBER(x) STRINGIFY(x)
+#define AT(field) offsetof(struct settings, field)
+
+static const struct key_spec {
+	const char *name;
+	size_t offset;                                  /* of its field in struct settings */
+	bool (*check)(const char *value);               /* KIND_TEXT, KIND_SECRET */
+	bool (*parse)(const char *value, void *field);  /* KIND_PARSED */
+	const char *rule;       /* told after the name when a value breaks it */
+	enum key_kind kind;
+	bool file_only;         /* refused on the module line: /etc/pam.d is world readable */
+} keys[KEY_COUNT] = {
+	[KEY_API_URL] = { "api_url", AT(api_url), .kind = KIND_TEXT,
+		.check = settings_is_https_url, .rule = "must be an https:// URL with a host" },
+	[KEY_CLIENT_SECRET_FILE] = { "client_secret_file", AT(client_secret_file),
+		.kind = KIND_TEXT, .check = is_absolute_path, .rule = "must be an absolute path" },
+	/* The value itself is never quoted back: it is a secret. */
+	[KEY_CLIENT_SECRET] = { "client_secret", AT(client_secret), .kind = KIND_SECRET,
+		.check = has_no_blank_or_control, .rule = "holds a blank or control character",
+		.file_only = true },
+	[KEY_ALLOWLIST] = { "allowlist", AT(allowlist), .kind = KIND_TEXT,
+		.check = is_absolute_path, .rule = "must be an absolute path" },
+	[KEY_DEFAULT_GRANT] = { "default_grant", AT(default_grant), .kind = KIND_PARSED,
+		.parse = parse_grant, .rule = "must be authorization_code or refresh_token" },
+	[KEY_GRANTS] = { "grants", AT(grants), .kind = KIND_PARSED, .parse = parse_grants,
+		.rule = "must list authorization_code and/or refresh_token, each once, "
+			"separated by commas" },
+	[KEY_TIMEOUT] = { "timeout", AT(timeout), .kind = KIND_PARSED, .parse = parse_seconds,
+		.rule = "must be a whole number of seconds from " NUMBER(SETTINGS_TIMEOUT_MIN)
+			" to " NUMBER(SETTINGS_TIMEOUT_MAX) },
+	[KEY_CA_FILE] = { "ca_file", AT(ca_file), .kind = KIND_TEXT,
+		.check = is_absolute_path, .rule = "must be an absolute path" },
+	[KEY_PROXY] = { "proxy", AT(proxy), .kind = KIND_TEXT, .check = is_proxy_url,
+		.rule = "must be a URL with scheme http, https, socks4, socks4a, socks5 or socks5h" },
+	[KEY_PROMPT] = { "prompt", AT(prompt), .kind = KIND_TEXT, .check = has_no_control,
+		.rule = "holds a control character" },
+	[KEY_EXPORT_ACCESS_TOKEN] = { "export_access_token", AT(export_access_token),
+		.kind = KIND_PARSED, .parse = parse_yes_no, .rule = "must be yes or no" },
+	[KEY_CLIENT_ID] = { "client_id", AT(client_id), .kind = KIND_TEXT,
+		.check = settings_is_client_id,
+		.rule = "must be 1-128 characters of A-Z a-z 0-9 - . _ ~" },
+	[KEY_AUTHORIZE_URL] = { "authorize_url", AT(authorize_url), .kind = KIND_TEXT,
+		.check = settings_is_https_url, .rule = "must be an https:// URL with a host" },
+	[KEY_PINNED_PUBKEY] = { "pinned_pubkey", AT(pinned_pubkey), .kind = KIND_TEXT,
+		.check = is_pin_list,
+		.rule = "must be sha256//<base64 SHA-256> hashes separated by ';'" },
+};
+
+static bool replace_string(char **field, const char *value, bool secret)
 {
-	char *copy = strdup(value);
+	char *copy = secret ? secret_strdup(value) : strdup(value);
 
-	if (copy == NULL) {
-		problem(problems, "out of memory");
+	if (copy == NULL)
 		return false;
-	}
-	free(*field);
+	if (secret)
+		secret_free(*field);
+	else
+		free(*field);
 	*field = copy;
 	return true;
 }
 
-static bool store_api_url(struct settings *settings, const char *value,
-			  struct problems *problems)
+/* Check a value against its key's rule and store it, or tell the problem. */
+static void store(struct settings *settings, const struct key_spec *key, const char *value,
+		  struct problems *problems)
 {
-	size_t len;
+	void *field = (char *)settings + key->offset;
+	bool ok = key->kind == KIND_PARSED ? key->parse(value, field) : key->check(value);
 
-	if (!is_https_url(value)) {
-		problem(problems, "api_url must be an https:// URL with a host");
-		return false;
-	}
-	if (!replace_string(&settings->api_url, value, problems))
-		return false;
-	/* "https://host/" + "/oauth/tokens" must not become "//oauth/tokens". */
-	len = strlen(settings->api_url);
-	while (len > 0 && settings->api_url[len - 1] == '/')
-		settings->api_url[--len] = '\0';
-	return true;
-}
-
-static bool store_path(char **field, const char *key, const char *value,
-		       struct problems *problems)
-{
-	if (value[0] != '/' || has_control(value)) {
-		problem(problems, "%s must be an absolute path", key);
-		return false;
-	}
-	return replace_string(field, value, problems);
-}
-
-static bool store_client_secret_file(struct settings *settings, const char *value,
-				     struct problems *problems)
-{
-	return store_path(&settings->client_secret_file, "client_secret_file", value, problems);
-}
-
-static bool store_client_secret(struct settings *settings, const char *value,
-				struct problems *problems)
-{
-	char *copy;
-
-	/* The value itself is never quoted back: it is a secret. */
-	if (has_blank_or_control(value)) {
-		problem(problems, "client_secret holds a blank or control character");
-		return false;
-	}
-	copy = secret_strdup(value);
-	if (copy == NULL) {
+	if (!ok)
+		problem(problems, "%s %s", key->name, key->rule);
+	else if (key->kind != KIND_PARSED &&
+		 !replace_string(field, value, key->kind == KIND_SECRET))
 		problem(problems, "out of memory");
-		return false;
-	}
-	secret_free(settings->client_secret);
-	settings->client_secret = copy;
-	return true;
 }
-
-static bool store_allowlist(struct settings *settings, const char *value,
-			    struct problems *problems)
-{
-	return store_path(&settings->allowlist, "allowlist", value, problems);
-}
-
-static bool store_default_grant(struct settings *settings, const char *value,
-				struct problems *problems)
-{
-	if (strcmp(value, "authorization_code") == 0)
-		settings->default_grant = PH_GRANT_AUTHORIZATION_CODE;
-	else if (strcmp(value, "refresh_token") == 0)
-		settings->default_grant = PH_GRANT_REFRESH_TOKEN;
-	else {
-		problem(problems, "default_grant must be authorization_code or refresh_token");
-		return false;
-	}
-	return true;
-}
-
-static bool grant_named(const char *name, size_t len, enum ph_grant *grant)
-{
-	static const enum ph_grant all[] = { PH_GRANT_AUTHORIZATION_CODE, PH_GRANT_REFRESH_TOKEN };
-
-	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-		const char *known = settings_grant_name(all[i]);
-
-		if (strlen(known) == len && strncmp(known, name, len) == 0) {
-			*grant = all[i];
-			return true;
-		}
-	}
-	return false;
-}
-
-/* "authorization_code,refresh_token": each form once, blanks around commas allowed. */
-static bool store_grants(struct settings *settings, const char *value,
-			 struct problems *problems)
-{
-	unsigned grants = 0;
-	const char *item = value;
-
-	for (;;) {
-		const char *end = item + strcspn(item, ",");
-		const char *last = end;
-		enum ph_grant grant;
-
-		while (*item == ' ' || *item == '\t')
-			item++;
-		while (last > item && (last[-1] == ' ' || last[-1] == '\t'))
-			last--;
-		if (!grant_named(item, (size_t)(last - item), &grant) ||
-		    (grants & SETTINGS_GRANT_BIT(grant))) {
-			problem(problems, "grants must list authorization_code and/or refresh_token, "
-				"each once, separated by commas");
-			return false;
-		}
-		grants |= SETTINGS_GRANT_BIT(grant);
-		if (*end == '\0')
-			break;
-		item = end + 1;
-	}
-	settings->grants = grants;
-	return true;
-}
-
-bool settings_grant_accepted(const struct settings *settings, enum ph_grant grant)
-{
-	return (settings->grants & SETTINGS_GRANT_BIT(grant)) != 0;
-}
-
-static bool store_timeout(struct settings *settings, const char *value,
-			  struct problems *problems)
-{
-	long seconds = 0;
-	size_t len = strlen(value);
-
-	/* Digits only: no sign, no exponent, no unit, at most three of them. */
-	if (len == 0 || len > 3 || strspn(value, "0123456789") != len)
-		seconds = -1;
-	else
-		seconds = strtol(value, NULL, 10);
-	if (seconds < SETTINGS_TIMEOUT_MIN || seconds > SETTINGS_TIMEOUT_MAX) {
-		problem(problems, "timeout must be a whole number of seconds from %d to %d",
-			SETTINGS_TIMEOUT_MIN, SETTINGS_TIMEOUT_MAX);
-		return false;
-	}
-	settings->timeout = seconds;
-	return true;
-}
-
-static bool store_ca_file(struct settings *settings, const char *value,
-			  struct problems *problems)
-{
-	return store_path(&settings->ca_file, "ca_file", value, problems);
-}
-
-static bool store_proxy(struct settings *settings, const char *value,
-			struct problems *problems)
-{
-	if (!is_proxy_url(value)) {
-		problem(problems, "proxy must be a URL with scheme http, https, socks4, socks4a, socks5 or socks5h");
-		return false;
-	}
-	return replace_string(&settings->proxy, value, problems);
-}
-
-static bool store_prompt(struct settings *settings, const char *value,
-			 struct problems *problems)
-{
-	if (has_control(value)) {
-		problem(problems, "prompt holds a control character");
-		return false;
-	}
-	return replace_string(&settings->prompt, value, problems);
-}
-
-static bool store_export_access_token(struct settings *settings, const char *value,
-				      struct problems *problems)
-{
-	if (strcmp(value, "yes") == 0)
-		settings->export_access_token = true;
-	else if (strcmp(value, "no") == 0)
-		settings->export_access_token = false;
-	else {
-		problem(problems, "export_access_token must be yes or no");
-		return false;
-	}
-	return true;
-}
-
-static bool store_client_id(struct settings *settings, const char *value,
-			    struct problems *problems)
-{
-	if (!is_client_id(value)) {
-		problem(problems, "client_id must be 1-128 characters of A-Z a-z 0-9 - . _ ~");
-		return false;
-	}
-	return replace_string(&settings->client_id, value, problems);
-}
-
-static bool store_authorize_url(struct settings *settings, const char *value,
-				struct problems *problems)
-{
-	if (!is_https_url(value)) {
-		problem(problems, "authorize_url must be an https:// URL with a host");
-		return false;
-	}
-	return replace_string(&settings->authorize_url, value, problems);
-}
-
-static bool store_pinned_pubkey(struct settings *settings, const char *value,
-				struct problems *problems)
-{
-	if (!is_pin_list(value)) {
-		problem(problems, "pinned_pubkey must be sha256//<base64 SHA-256> hashes separated by ';'");
-		return false;
-	}
-	return replace_string(&settings->pinned_pubkey, value, problems);
-}
-
-static const struct key_spec {
-	const char *name;
-	key_store_fn store;
-	bool file_only;         /* refused on the module line: /etc/pam.d is world readable */
-} keys[KEY_COUNT] = {
-	[KEY_API_URL] = { "api_url", store_api_url, false },
-	[KEY_CLIENT_SECRET_FILE] = { "client_secret_file", store_client_secret_file, false },
-	[KEY_CLIENT_SECRET] = { "client_secret", store_client_secret, true },
-	[KEY_ALLOWLIST] = { "allowlist", store_allowlist, false },
-	[KEY_DEFAULT_GRANT] = { "default_grant", store_default_grant, false },
-	[KEY_GRANTS] = { "grants", store_grants, false },
-	[KEY_TIMEOUT] = { "timeout", store_timeout, false },
-	[KEY_CA_FILE] = { "ca_file", store_ca_file, false },
-	[KEY_PROXY] = { "proxy", store_proxy, false },
-	[KEY_PROMPT] = { "prompt", store_prompt, false },
-	[KEY_EXPORT_ACCESS_TOKEN] = { "export_access_token", store_export_access_token, false },
-	[KEY_CLIENT_ID] = { "client_id", store_client_id, false },
-	[KEY_AUTHORIZE_URL] = { "authorize_url", store_authorize_url, false },
-	[KEY_PINNED_PUBKEY] = { "pinned_pubkey", store_pinned_pubkey, false },
-};
 
 static int key_lookup(const char *name, size_t len)
 {
@@ -428,11 +338,6 @@ static int key_lookup(const char *name, size_t len)
 		if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
 			return i;
 	return -1;
-}
-
-const char *settings_grant_name(enum ph_grant grant)
-{
-	return grant == PH_GRANT_REFRESH_TOKEN ? "refresh_token" : "authorization_code";
 }
 
 /* ----------------------------------------------------------------------- */
@@ -627,7 +532,7 @@ static void load_secret_file(struct settings *settings, struct problems *problem
 		problem(problems, "%s: the first line (the client secret) is empty",
 			settings->client_secret_file);
 	else
-		store_client_secret(settings, line, problems);
+		store(settings, &keys[KEY_CLIENT_SECRET], line, problems);
 	secret_free_len(text, size + 1);
 }
 
@@ -654,7 +559,7 @@ static void check_together(const struct settings *settings, struct problems *pro
 			"in the config file (Heroku requires it in every token request)");
 	if (!settings_grant_accepted(settings, settings->default_grant))
 		problem(problems, "default_grant %s is not one of grants; set default_grant to "
-			"a form that grants lists", settings_grant_name(settings->default_grant));
+			"a form that grants lists", credential_grant_name(settings->default_grant));
 }
 
 /* A file that must exist, be safe and readable; it is opened again when used. */
@@ -668,6 +573,15 @@ static void check_file(const char *path, enum safe_file_secrecy secrecy,
 		problem(problems, "%s", reason);
 	else
 		close(fd);
+}
+
+/* "https://host/" + "/oauth/tokens" must not become "//oauth/tokens". */
+static void strip_trailing_slashes(char *url)
+{
+	size_t len = url != NULL ? strlen(url) : 0;
+
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
 }
 
 static bool set_defaults(struct settings *settings)
@@ -712,8 +626,9 @@ enum ph_result settings_load(struct settings *settings, int argc, const char **a
 							   : file.value[key];
 
 		if (value != NULL)
-			keys[key].store(settings, value, &problems);
+			store(settings, &keys[key], value, &problems);
 	}
+	strip_trailing_slashes(settings->api_url);
 	if (file_text != NULL)
 		secret_free_len(file_text, file_size + 1);
 
@@ -732,18 +647,16 @@ enum ph_result settings_load(struct settings *settings, int argc, const char **a
 
 void settings_free(struct settings *settings)
 {
+	for (int key = 0; key < KEY_COUNT; key++) {
+		char **text = (char **)(void *)((char *)settings + keys[key].offset);
+
+		if (keys[key].kind == KIND_SECRET)
+			secret_free(*text);
+		else if (keys[key].kind == KIND_TEXT)
+			free(*text);
+	}
 	free(settings->config_path);
-	free(settings->api_url);
-	secret_free(settings->client_secret);
-	free(settings->client_secret_file);
-	free(settings->allowlist);
-	free(settings->ca_file);
 	if (settings->ca_pem != NULL)
 		secret_free_len(settings->ca_pem, settings->ca_pem_len + 1);
-	free(settings->proxy);
-	free(settings->prompt);
-	free(settings->client_id);
-	free(settings->authorize_url);
-	free(settings->pinned_pubkey);
 	memset(settings, 0, sizeof *settings);
 }

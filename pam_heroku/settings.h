@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "credential.h"
 #include "result.h"
 
 #ifndef PAM_HEROKU_CONFDIR_DEFAULT
@@ -27,14 +28,6 @@
 #define SETTINGS_TIMEOUT_MIN 1
 #define SETTINGS_TIMEOUT_MAX 120
 
-enum ph_grant {
-	PH_GRANT_AUTHORIZATION_CODE,
-	PH_GRANT_REFRESH_TOKEN,
-};
-
-/* The wire name of a grant: "authorization_code" or "refresh_token". */
-const char *settings_grant_name(enum ph_grant grant);
-
 /* A set of grants, as the grants key holds it. */
 #define SETTINGS_GRANT_BIT(grant) (1u << (unsigned)(grant))
 #define SETTINGS_GRANTS_ALL \
@@ -44,7 +37,7 @@ struct settings {
 	/* where they came from */
 	char *config_path;          /* the file that was read; NULL when the default was absent */
 
-	/* keys (interface.md, "Configuration") */
+	/* keys (pam_heroku.conf(5)) */
 	char *api_url;
 	char *client_secret;        /* secret: from client_secret or client_secret_file; required */
 	char *client_secret_file;
@@ -76,6 +69,12 @@ struct settings {
  */
 enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
 			     const struct ph_log *log, char reason[PH_REASON_MAX]);
+
+/* An https:// URL with a host, and no blank, control, '?' or '#' to splice badly. */
+bool settings_is_https_url(const char *value);
+
+/* 1-128 characters of RFC 3986's unreserved set: nothing to encode in a URL. */
+bool settings_is_client_id(const char *value);
 
 /* Whether the grants key accepts this form of credential. */
 bool settings_grant_accepted(const struct settings *settings, enum ph_grant grant);

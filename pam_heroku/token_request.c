@@ -36,7 +36,7 @@ static cJSON *build_tree(const struct credential *credential, const char *value,
 	bool is_code = credential->grant == PH_GRANT_AUTHORIZATION_CODE;
 	bool ok = grant != NULL &&
 		  cJSON_AddStringToObject(grant, "type",
-					  settings_grant_name(credential->grant)) != NULL;
+					  credential_grant_name(credential->grant)) != NULL;
 
 	if (ok && is_code)
 		ok = cJSON_AddStringToObject(grant, "code", value) != NULL;

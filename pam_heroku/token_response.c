@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,31 +18,6 @@
 #include "credential.h"
 #include "secret.h"
 #include "token_response.h"
-
-bool token_response_is_uuid(const char *text, size_t len)
-{
-	if (len != TOKEN_RESPONSE_UUID_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash_here ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
-			return false;
-	}
-	return true;
-}
-
-static bool is_session_id(const char *text)
-{
-	size_t len = strlen(text);
-
-	if (len == 0 || len > TOKEN_RESPONSE_SESSION_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)text[i]) && strchr("._:-", text[i]) == NULL)
-			return false;
-	return true;
-}
 
 /*
  * object[name], insisting that it appears at most once.  *found is set to
@@ -105,7 +79,7 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
 		return PH_OK;
 	if (!cJSON_IsObject(session) || id == NULL || !cJSON_IsString(id) ||
-	    !is_session_id(id->valuestring)) {
+	    !token_response_is_session_id(id->valuestring)) {
 		snprintf(reason, PH_REASON_MAX,
 			 "malformed response: session.id is not 1-%d characters of [A-Za-z0-9._:-]",
 			 TOKEN_RESPONSE_SESSION_MAX);
@@ -182,7 +156,7 @@ static cJSON *parse_object(const char *body, size_t body_len)
 	if (root == NULL)
 		return NULL;
 	/* Nothing but blanks may follow the object. */
-	while (end != NULL && end < body + body_len && isspace((unsigned char)*end))
+	while (end != NULL && end < body + body_len && is_ascii_space(*end))
 		end++;
 	if (!cJSON_IsObject(root) || end != body + body_len) {
 		secret_json_delete(root);

@@ -15,7 +15,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
+#include "ascii.h"
 #include "result.h"
 #include "sanitize.h"
 
@@ -39,6 +41,30 @@ enum ph_result token_response_parse(long status, const char *body, size_t body_l
 void token_response_clear(struct token_response *response);
 
 /* True when text is a canonical 8-4-4-4-12 hex UUID (any case). */
-bool token_response_is_uuid(const char *text, size_t len);
+static inline bool token_response_is_uuid(const char *text, size_t len)
+{
+	if (len != TOKEN_RESPONSE_UUID_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash_here ? text[i] != '-' : !is_ascii_hex(text[i]))
+			return false;
+	}
+	return true;
+}
+
+/* True when text is 1 to TOKEN_RESPONSE_SESSION_MAX of [A-Za-z0-9._:-]. */
+static inline bool token_response_is_session_id(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len > TOKEN_RESPONSE_SESSION_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_ascii_alnum(text[i]) && strchr("._:-", text[i]) == NULL)
+			return false;
+	return true;
+}
 
 #endif

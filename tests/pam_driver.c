@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -309,7 +310,19 @@ static void run_prompt_hook(void)
 {
 	const char *hook = getenv("PAM_DRIVER_PROMPT_HOOK");
 
-	if (hook != NULL && hook[0] != '\0' && system(hook) != 0)
+	pid_t pid;
+	int status = 0;
+
+	if (hook == NULL || hook[0] == '\0')
+		return;
+	/* The hook is the test's own shell command; /bin/sh runs it as given. */
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", hook, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
 		fprintf(stderr, "pam_driver: PAM_DRIVER_PROMPT_HOOK failed\n");
 }
 

@@ -52,7 +52,7 @@ static void check_body(const char *body, const struct credential *credential,
 	FUZZ_CHECK(cJSON_IsObject(grant));
 	type = member(grant, "type");
 	FUZZ_CHECK(cJSON_IsString(type));
-	FUZZ_CHECK(strcmp(type->valuestring, settings_grant_name(credential->grant)) == 0);
+	FUZZ_CHECK(strcmp(type->valuestring, credential_grant_name(credential->grant)) == 0);
 	refresh = member(root, "refresh_token");
 	FUZZ_CHECK(cJSON_IsObject(refresh));
 	if (credential->grant == PH_GRANT_AUTHORIZATION_CODE) {

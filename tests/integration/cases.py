@@ -1,4 +1,4 @@
-"""The integration cases: one function per behaviour of interface.md.
+"""The integration cases: one function per behaviour pam_heroku(8) documents.
 
 Each case gets `t` (harness.Case): its own directory with a default config
 file (mode 0600: this case's fake API, the test CA, the standard allowlist,
@@ -479,7 +479,7 @@ def carol_upper_case_id_works_for_carol(t):
     t.expect_auth(r, "PAM_SUCCESS")
     t.expect(r, "account", "PAM_SUCCESS")
     t.expect_summary(r, "carol", CAROL_ID)
-    # interface.md: HEROKU_USER_ID is user.id; token_response.h lower-cases
+    # pam_heroku(8), ENVIRONMENT: HEROKU_USER_ID is user.id as the API sent
     # it.  Compared without regard to case here.
     got = r.env.get("HEROKU_USER_ID") or ""
     t.check(got.lower() == CAROL_ID.lower(),
@@ -550,7 +550,7 @@ def account_without_auth_is_ignore(t):
 
 @case
 def account_after_failed_auth_is_not_success(t):
-    # interface.md: PAM_IGNORE where this module did not authenticate the
+    # pam_heroku(8), RETURN VALUES: PAM_IGNORE where this module did not authenticate the
     # handle; a refused auth did not authenticate it.  PAM_PERM_DENIED is
     # accepted too (fails closed); PAM_SUCCESS is not.
     t.service(lines=ignore_probe_stack(t, [t.module_line("auth", "required")]))
@@ -749,7 +749,7 @@ def unavailable_drops_the_typed_token_for_the_fallback(t):
 
 @case
 def refused_token_is_not_handed_to_the_next_module(t):
-    # interface.md: when this module prompted and the outcome is not success,
+    # pam_heroku(8), OPTIONS: when this module prompted and the outcome is not success,
     # PAM_AUTHTOK is cleared: the next module with use_first_pass gets
     # nothing (and so sends nothing).
     t.service(lines=[
@@ -1295,7 +1295,7 @@ def sslkeylogfile_in_environment_is_not_written(t):
 
 
 # --------------------------------------------------------------------------
-# Nothing sent that cannot be meant for this login (interface.md).
+# Nothing sent that cannot be meant for this login (SECURITY.md, threat model).
 
 @case
 def answer_equal_to_earlier_password_is_refused_unsent(t):
@@ -1369,7 +1369,7 @@ def sshd_substitute_answer_is_named_in_the_log(t):
 
 
 # --------------------------------------------------------------------------
-# Logs that cannot be forged (interface.md, "Text from the API").
+# Logs that cannot be forged (pam_heroku(8), LOGGING).
 
 FORBIDDEN_IN_LOGS = ("\u00a0", "\u2028", "\u2029", "\u202e", "\u2066", "\u2069",
                      "\u3000", "\u2007", "\u0085", "\u200b", "\ufeff")

@@ -245,7 +245,7 @@ static void check_value(const struct conf *c, const struct value_case *v, const 
 	const char *got = NULL;
 
 	if (strcmp(v->key, "default_grant") == 0) {
-		ck_assert_msg(strcmp(settings_grant_name(s->default_grant), v->value) == 0,
+		ck_assert_msg(strcmp(credential_grant_name(s->default_grant), v->value) == 0,
 			      "%s: default_grant %d", what, (int)s->default_grant);
 		return;
 	}

@@ -267,8 +267,8 @@ END_TEST
 
 START_TEST(test_grant_names)
 {
-	ck_assert_str_eq(settings_grant_name(PH_GRANT_AUTHORIZATION_CODE), "authorization_code");
-	ck_assert_str_eq(settings_grant_name(PH_GRANT_REFRESH_TOKEN), "refresh_token");
+	ck_assert_str_eq(credential_grant_name(PH_GRANT_AUTHORIZATION_CODE), "authorization_code");
+	ck_assert_str_eq(credential_grant_name(PH_GRANT_REFRESH_TOKEN), "refresh_token");
 }
 END_TEST
 
