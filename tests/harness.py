@@ -40,7 +40,6 @@ import re
 import secrets
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -1069,14 +1068,6 @@ def _shape(value):
     if isinstance(value, str):
         return "str"
     return json.dumps(value)
-
-
-def install_signal_handlers(cleanup):
-    def handler(signum, frame):
-        cleanup()
-        os._exit(128 + signum)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, handler)
 
 
 # --------------------------------------------------------------------------
