@@ -42,14 +42,12 @@ static void emit_to_syslog(void *ctx, int priority, const char *message)
 	pam_syslog((pam_handle_t *)ctx, priority, "%s", message);
 }
 
-/* What one attempt logs about itself, in one line at the end. */
+/* One attempt: the walk's outcome, logged in one line at the end. */
 struct attempt {
 	pam_handle_t *pamh;
 	struct ph_log log;
 	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
-	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
-	char request_id[WIRE_REQUEST_ID_MAX + 1];
-	char reason[PH_REASON_MAX];
+	struct login_outcome outcome;           /* its reason also says why an earlier step failed */
 };
 
 static void attempt_init(struct attempt *attempt, pam_handle_t *pamh)
@@ -74,8 +72,8 @@ static int attempt_finish(struct attempt *attempt, enum ph_phase phase, enum ph_
 	pam_syslog(attempt->pamh, priority,
 		   "%s %s: user=%s heroku_user_id=%s request_id=%s reason=\"%s\"",
 		   phase == PH_PHASE_AUTH ? "auth" : "account", outcome_word(phase, result),
-		   attempt->user, ph_or_dash(attempt->heroku_user_id),
-		   ph_or_dash(attempt->request_id), attempt->reason);
+		   attempt->user, ph_or_dash(attempt->outcome.response.user_id),
+		   ph_or_dash(attempt->outcome.request_id), attempt->outcome.reason);
 	return ph_result_pam(phase, result);
 }
 
@@ -87,12 +85,12 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 	int rc = pam_get_user(attempt->pamh, user, NULL);
 
 	if (rc != PAM_SUCCESS) {
-		snprintf(attempt->reason, sizeof attempt->reason, "no user name: %s",
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "no user name: %s",
 			 pam_strerror(attempt->pamh, rc));
 		return PH_REFUSED;
 	}
 	if (*user == NULL || (*user)[0] == '\0') {
-		snprintf(attempt->reason, sizeof attempt->reason, "the user name is empty");
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "the user name is empty");
 		return PH_REFUSED;
 	}
 	sanitize_field(attempt->user, sizeof attempt->user, *user, strlen(*user));
@@ -161,7 +159,7 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	int rc;
 
 	if (prompt == NULL) {
-		snprintf(attempt->reason, sizeof attempt->reason, "cannot build the prompt");
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "cannot build the prompt");
 		return PH_UNAVAILABLE;
 	}
 	*prompted = !reuse || pam_get_item(attempt->pamh, PAM_AUTHTOK, &stored) != PAM_SUCCESS ||
@@ -173,12 +171,12 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	free(prompt);
 	*conv_again = rc == PAM_CONV_AGAIN;
 	if (rc != PAM_SUCCESS || *typed == NULL) {
-		snprintf(attempt->reason, sizeof attempt->reason, "no credential: %s",
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "no credential: %s",
 			 pam_strerror(attempt->pamh, rc));
 		return PH_REFUSED;
 	}
 	if (same_as_stored) {
-		snprintf(attempt->reason, sizeof attempt->reason,
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
 			 "the answer is the password an earlier module was given "
 			 "(an application that answers every prompt alike); nothing sent");
 		return PH_REFUSED;
@@ -209,9 +207,9 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
 }
 
 /* Hand the identity to the session and to our own account phase. */
-static enum ph_result publish_identity(struct attempt *attempt, const struct settings *settings,
-				       const struct token_response *response)
+static enum ph_result publish_identity(struct attempt *attempt, const struct settings *settings)
 {
+	const struct token_response *response = &attempt->outcome.response;
 	char *user_id = strdup(response->user_id);
 	bool ok = user_id != NULL &&
 		  pam_set_data(attempt->pamh, DATA_USER_ID, user_id, free_data) == PAM_SUCCESS;
@@ -224,7 +222,7 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 	if (ok && settings->export_access_token)
 		ok = put_env(attempt->pamh, "HEROKU_API_KEY", response->access_token);
 	if (!ok) {
-		snprintf(attempt->reason, sizeof attempt->reason,
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
 			 "cannot set the PAM environment (out of memory)");
 		return PH_UNAVAILABLE;
 	}
@@ -236,12 +234,13 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
  * again while it is unchanged.  Without it (out of memory) the account
  * phase scans again: nothing fails.
  */
-static void keep_verdict(pam_handle_t *pamh, const struct settings *settings, const char *user,
-			 const struct login_outcome *outcome)
+static void keep_verdict(struct attempt *attempt, const struct settings *settings,
+			 const char *user)
 {
-	struct login_verdict *verdict = login_verdict_new(settings, user, outcome);
+	struct login_verdict *verdict = login_verdict_new(settings, user, &attempt->outcome);
 
-	if (verdict != NULL && pam_set_data(pamh, DATA_VERDICT, verdict, free_data) != PAM_SUCCESS)
+	if (verdict != NULL &&
+	    pam_set_data(attempt->pamh, DATA_VERDICT, verdict, free_data) != PAM_SUCCESS)
 		free(verdict);
 }
 
@@ -285,41 +284,35 @@ static void forget_identity(pam_handle_t *pamh)
 }
 
 /* Show the API's refusal to the user: it has already been made safe text. */
-static void tell_refusal(struct attempt *attempt, const struct login_outcome *outcome, int flags)
+static void tell_refusal(const struct attempt *attempt, int flags)
 {
-	if (outcome->response.message[0] != '\0' && !(flags & PAM_SILENT))
-		pam_error(attempt->pamh, "Heroku: %s", outcome->response.message);
+	const char *message = attempt->outcome.response.message;
+
+	if (message[0] != '\0' && !(flags & PAM_SILENT))
+		pam_error(attempt->pamh, "Heroku: %s", message);
 }
 
 static enum ph_result authenticate(struct attempt *attempt, struct settings *settings,
 				   int flags, int argc, const char **argv, int *conv_again)
 {
-	struct login_outcome outcome;
 	const char *typed = NULL;
 	const char *user = NULL;
 	bool prompted = false;
 	enum ph_result result;
 
-	memset(&outcome, 0, sizeof outcome);
 	result = fetch_user(attempt, &user);
 	if (result == PH_OK)
-		result = settings_load(settings, argc, argv, &attempt->log, attempt->reason);
+		result = settings_load(settings, argc, argv, &attempt->log, attempt->outcome.reason);
 	if (result == PH_OK)
 		result = fetch_credential(attempt, settings, &typed, &prompted, conv_again);
-	if (result == PH_OK) {
-		result = login_decide(settings, typed, user, &attempt->log, &outcome);
-		snprintf(attempt->reason, sizeof attempt->reason, "%s", outcome.reason);
-		snprintf(attempt->heroku_user_id, sizeof attempt->heroku_user_id, "%s",
-			 outcome.response.user_id);
-		snprintf(attempt->request_id, sizeof attempt->request_id, "%s", outcome.request_id);
-	}
+	if (result == PH_OK)
+		result = login_decide(settings, typed, user, &attempt->log, &attempt->outcome);
 	if (result == PH_REFUSED)
-		tell_refusal(attempt, &outcome, flags);
+		tell_refusal(attempt, flags);
 	if (result == PH_OK)
-		result = publish_identity(attempt, settings, &outcome.response);
+		result = publish_identity(attempt, settings);
 	if (result == PH_OK)
-		keep_verdict(attempt->pamh, settings, user, &outcome);
-	login_outcome_clear(&outcome);
+		keep_verdict(attempt, settings, user);
 	if (result != PH_OK && prompted)
 		forget_typed(attempt, result, flags);
 	return result;
@@ -331,19 +324,18 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct attempt attempt;
 	enum ph_result result;
 	int conv_again = 0;
-	int rc;
 
 	attempt_init(&attempt, pamh);
 	memset(&settings, 0, sizeof settings);
 	forget_identity(pamh);
 	result = authenticate(&attempt, &settings, flags, argc, argv, &conv_again);
+	login_outcome_clear(&attempt.outcome);
 	settings_free(&settings);
 	if (result != PH_OK)
 		forget_identity(pamh);
 	if (conv_again)
 		return PAM_INCOMPLETE;  /* the application will call us again */
-	rc = attempt_finish(&attempt, PH_PHASE_AUTH, result);
-	return rc;
+	return attempt_finish(&attempt, PH_PHASE_AUTH, result);
 }
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -361,7 +353,6 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct attempt attempt;
 	const void *user_id = NULL, *verdict = NULL;
 	const char *user = NULL;
-	unsigned matched_line;
 	enum ph_result result;
 
 	(void)flags;
@@ -370,15 +361,16 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (pam_get_data(pamh, DATA_VERDICT, &verdict) != PAM_SUCCESS)
 		verdict = NULL;
 	attempt_init(&attempt, pamh);
-	snprintf(attempt.heroku_user_id, sizeof attempt.heroku_user_id, "%s",
+	snprintf(attempt.outcome.response.user_id, sizeof attempt.outcome.response.user_id, "%s",
 		 (const char *)user_id);
 	memset(&settings, 0, sizeof settings);
 	result = fetch_user(&attempt, &user);
 	if (result == PH_OK)
-		result = settings_load(&settings, argc, argv, &attempt.log, attempt.reason);
+		result = settings_load(&settings, argc, argv, &attempt.log, attempt.outcome.reason);
 	if (result == PH_OK)
 		result = login_recheck_allowlist(&settings, user_id, user, verdict, &attempt.log,
-						 &matched_line, attempt.reason);
+						 &attempt.outcome.matched_line,
+						 attempt.outcome.reason);
 	settings_free(&settings);
 	return attempt_finish(&attempt, PH_PHASE_ACCOUNT, result);
 }
