@@ -84,15 +84,11 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 {
 	int rc = pam_get_user(attempt->pamh, user, NULL);
 
-	if (rc != PAM_SUCCESS) {
-		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "no user name: %s",
-			 pam_strerror(attempt->pamh, rc));
-		return PH_REFUSED;
-	}
-	if (*user == NULL || (*user)[0] == '\0') {
-		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "the user name is empty");
-		return PH_REFUSED;
-	}
+	if (rc != PAM_SUCCESS)
+		return ph_reason(attempt->outcome.reason, PH_REFUSED, "no user name: %s",
+				 pam_strerror(attempt->pamh, rc));
+	if (*user == NULL || (*user)[0] == '\0')
+		return ph_reason(attempt->outcome.reason, PH_REFUSED, "the user name is empty");
 	sanitize_field(attempt->user, sizeof attempt->user, *user, strlen(*user));
 	return PH_OK;
 }
@@ -158,10 +154,9 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	bool same_as_stored = false;
 	int rc;
 
-	if (prompt == NULL) {
-		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "cannot build the prompt");
-		return PH_UNAVAILABLE;
-	}
+	if (prompt == NULL)
+		return ph_reason(attempt->outcome.reason, PH_UNAVAILABLE,
+				 "cannot build the prompt");
 	*prompted = !reuse || pam_get_item(attempt->pamh, PAM_AUTHTOK, &stored) != PAM_SUCCESS ||
 		    stored == NULL;
 	if (reuse)
@@ -170,11 +165,9 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 		rc = prompt_for_token(attempt->pamh, prompt, typed, &same_as_stored);
 	free(prompt);
 	*conv_again = rc == PAM_CONV_AGAIN;
-	if (rc != PAM_SUCCESS || *typed == NULL) {
-		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason, "no credential: %s",
-			 pam_strerror(attempt->pamh, rc));
-		return PH_REFUSED;
-	}
+	if (rc != PAM_SUCCESS || *typed == NULL)
+		return ph_reason(attempt->outcome.reason, PH_REFUSED, "no credential: %s",
+				 pam_strerror(attempt->pamh, rc));
 	if (same_as_stored) {
 		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
 			 "the answer is the password an earlier module was given "

@@ -742,17 +742,13 @@ static enum ph_result read_credential(const struct settings *settings, char type
 	if (interactive) {
 		char *prompt = NULL;
 
-		if (authorize_prompt_build(settings, &prompt) != PH_OK) {
-			snprintf(reason, PH_REASON_MAX, "cannot build the prompt");
-			return PH_UNAVAILABLE;
-		}
+		if (authorize_prompt_build(settings, &prompt) != PH_OK)
+			return ph_reason(reason, PH_UNAVAILABLE, "cannot build the prompt");
 		fprintf(stderr, "%s", prompt);
 		fflush(stderr);
 		free(prompt);
-		if (!echo_off_start(&echo, STDIN_FILENO)) {
-			snprintf(reason, PH_REASON_MAX, "cannot turn off the terminal's echo");
-			return PH_REFUSED;
-		}
+		if (!echo_off_start(&echo, STDIN_FILENO))
+			return ph_reason(reason, PH_REFUSED, "cannot turn off the terminal's echo");
 	}
 	ok = read_line(STDIN_FILENO, typed);
 	if (interactive)
@@ -763,13 +759,11 @@ static enum ph_result read_credential(const struct settings *settings, char type
 		explicit_bzero(typed, TYPED_MAX + 1);
 		signal(signo, SIG_DFL);
 		raise(signo);
-		snprintf(reason, PH_REASON_MAX, "interrupted");
-		return PH_REFUSED;
+		return ph_reason(reason, PH_REFUSED, "interrupted");
 	}
 	if (!ok) {
 		/* As pam_get_authtok failing in the module: no credential, refused. */
-		snprintf(reason, PH_REASON_MAX, "no credential: nothing could be read");
-		return PH_REFUSED;
+		return ph_reason(reason, PH_REFUSED, "no credential: nothing could be read");
 	}
 	return PH_OK;
 }

@@ -50,8 +50,8 @@ static enum ph_result exchange_credential(const struct settings *settings,
 
 	if (settings->client_secret == NULL) {
 		exchange_child_abandon(child);
-		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
-		return PH_MISCONFIGURED;
+		return ph_reason(outcome->reason, PH_MISCONFIGURED,
+				 "no client secret is configured");
 	}
 	result = exchange_child_finish(child, settings, credential, &reply);
 	outcome->status = reply.status;
