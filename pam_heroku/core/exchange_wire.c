@@ -1,10 +1,7 @@
 /*
  * exchange_wire.c - encode and decode the helper's one request and one reply.
- *
- * Both sides describe their fields in one table each (tag, kind, cap, where
- * in the struct), so the encoder and the strict decoder cannot disagree.
- * Every buffer that held a message is wiped before it is freed: a request
- * holds the credential and the client secret, a reply may hold the token.
+ * One field table per message, so encoder and strict decoder cannot disagree;
+ * every buffer that held a message (credential, secret, token) is wiped.
  */
 #include "config.h"
 
@@ -288,18 +285,16 @@ static bool decode(const char magic[4], const struct field *fields, size_t count
 bool wire_request_decode(const char *data, size_t len, struct wire_request *request,
 			 char reason[PH_REASON_MAX])
 {
+	bool ok;
+
 	memset(request, 0, sizeof *request);
-	if (!decode(WIRE_REQUEST_MAGIC, request_fields, COUNT(request_fields), data, len,
-		    (char *)request, reason)) {
+	ok = decode(WIRE_REQUEST_MAGIC, request_fields, COUNT(request_fields), data, len,
+		    (char *)request, reason);
+	if (ok && request->timeout < SETTINGS_TIMEOUT_MIN)
+		ok = ph_why_not(reason, "timeout out of range");
+	if (!ok)
 		wire_request_clear(request);
-		return false;
-	}
-	if (request->timeout < SETTINGS_TIMEOUT_MIN) {
-		snprintf(reason, PH_REASON_MAX, "timeout out of range");
-		wire_request_clear(request);
-		return false;
-	}
-	return true;
+	return ok;
 }
 
 bool wire_reply_decode(const char *data, size_t len, struct wire_reply *reply,

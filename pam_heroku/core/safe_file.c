@@ -1,15 +1,7 @@
 /*
- * safe_file.c - open the files the module trusts, refusing unsafe ones.
- *
- * As OpenSSH's StrictModes (misc.c, safe_path and safe_path_fd): a file that
- * someone other than root (or the account the module runs as) could have
- * written, or could have swapped by writing a directory on its way, may not
- * decide who logs in.  So the file and every directory from it up to "/"
- * are checked; a symbolic link is followed only by walking where it points
- * the same way; and what is read is the descriptor whose identity matches
- * the file the walk checked.  Files on procfs, sysfs and the like, whose
- * contents other processes choose however root-owned they look
- * (/proc/self/environ of a setuid su), are refused.
+ * safe_file.c - open the files the module trusts, refusing unsafe ones
+ * (safe_file.h).  As OpenSSH's StrictModes: what someone other than root or
+ * us could have written, or swapped through a directory, decides nothing.
  */
 #include "config.h"
 

@@ -1,11 +1,7 @@
 /*
- * pam_heroku.c - the PAM glue: the only file that calls libpam.
- *
- * A login is one straight walk:
- *   settings -> credential -> token request -> exchange -> token response
- *   -> allowlist -> PAM: result code, environment, one log line.
- * Each step returns an enum ph_result; ph_result_pam() (result_pam.c) is the
- * one place where a verdict becomes a PAM return code.
+ * pam_heroku.c - the PAM glue, the only file that calls libpam: user, prompt,
+ * the walk (login.h), environment, pam_set_data and one log line; the
+ * verdict becomes a PAM code in one place, ph_result_pam().
  */
 #include "config.h"
 
@@ -102,10 +98,8 @@ static char *prompt_text(const struct settings *settings)
 }
 
 /*
- * Ask with this module's own prompt, whatever an earlier module stored, and
- * store the answer as PAM_AUTHTOK for the modules after this one.
- * *same_as_stored: the answer is byte for byte the PAM_AUTHTOK an earlier
- * module stored (sshd's password authentication and single-secret
+ * Ask with this module's own prompt and store the answer as PAM_AUTHTOK.
+ * *same_as_stored: it is what an earlier module stored (sshd and single-secret
  * applications answer every prompt with the one password the user typed).
  */
 static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char **typed,
@@ -137,13 +131,9 @@ static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char *
 }
 
 /*
- * The credential, and whether it was typed at this module's prompt.
- *
- * use_first_pass / try_first_pass: pam_get_authtok, which reads them from
- * the module line, takes a token an earlier module stored.  Without either
- * flag the module always asks with its own prompt: pam_get_authtok alone
- * would take whatever is stored - a local password checked by pam_unix just
- * before, say - and send it to Heroku.
+ * The credential, and whether it was typed at this module's prompt.  Only
+ * with use_first_pass/try_first_pass is a stored token taken: otherwise a
+ * local password pam_unix just checked would be sent to Heroku.
  */
 static enum ph_result fetch_credential(struct attempt *attempt, const struct settings *settings,
 				       const char **typed, bool *prompted, int *conv_again)
@@ -241,12 +231,9 @@ static void keep_verdict(struct attempt *attempt, const struct settings *setting
 /* The walk.                                                                */
 
 /*
- * What this module was typed never outlives a failed attempt: a refused
- * grant code or refresh token must not reach a later module (pam_sss
- * use_first_pass, pam_exec expose_authtok), and after "the API could not be
- * asked" a fallback module (authinfo_unavail=ignore) must ask for its own
- * password rather than be handed the grant code; nor must a user ever have
- * to type a local password at this prompt.  libpam wipes the item.
+ * What was typed here never outlives a failed attempt: a later module
+ * (pam_sss use_first_pass, pam_exec expose_authtok, a fallback after
+ * authinfo_unavail) must not be handed the grant code.  libpam wipes the item.
  */
 static void forget_typed(struct attempt *attempt, enum ph_result result, int flags)
 {
@@ -262,10 +249,8 @@ static const char *const exported_names[] = {
 
 /*
  * Nothing from an earlier attempt on this handle survives (sudo and login
- * retry on one handle): no exported variable (pam_putenv with a bare name
- * removes it, and libpam wipes it; asked only for one that is set, since
- * libpam logs an error for removing an absent one), no identity for the
- * account phase.
+ * retry on one): no exported variable (only a set one is removed: libpam logs
+ * removing an absent one), no identity for the account phase.
  */
 static void forget_identity(pam_handle_t *pamh)
 {

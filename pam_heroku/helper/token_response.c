@@ -1,11 +1,7 @@
 /*
- * token_response.c - judge what POST /oauth/tokens answered.
- *
- * The answer comes over the network and decides who logs in, so it is read
- * strictly: only a 201 with exactly one well-formed user.id counts, a key the
- * module reads may not appear twice (cJSON would silently pick the first),
- * and anything that would be exported must match its character rules.  The
- * parse tree holds tokens, so its strings are wiped before it is freed.
+ * token_response.c - judge what POST /oauth/tokens answered (token_response.h).
+ * The answer decides who logs in, so it is read strictly: a key the module
+ * reads may not appear twice (cJSON would silently pick the first).
  */
 #include "config.h"
 

@@ -1,9 +1,7 @@
 /*
- * credential.c - the typed password as a grant, or refused with no request.
- *
- * Only RFC 6750 token68 text may reach the request: no blank, quote, brace
- * or control character, whatever the JSON encoder would make of it.  Reasons
- * never quote what was typed: it may be a real secret typed in the wrong box.
+ * credential.c - the typed password as a grant, or refused with no request
+ * (credential.h).  Reasons never quote what was typed: it may be a real
+ * secret typed in the wrong box.
  */
 #include "config.h"
 

@@ -1,14 +1,8 @@
 /*
- * exchange_child.c - run pam_heroku_exchange for one login (exchange_child.h).
- *
- * The shape of sssd's krb5_child handler: fork + execve of a fixed program,
- * one message in through a pipe, closed, one message out, a deadline that
- * ends with SIGKILL, and the child reaped by its own pid.  This runs inside
- * sshd's monitor, su or sudo, so it changes nothing process-wide: no signal
- * disposition (SIGPIPE is held back for this thread only while writing), no
- * SIGCHLD handling (if the host reaps its children itself, the reply on the
- * pipe still decides), and between fork and execve the child makes only
- * async-signal-safe calls.
+ * exchange_child.c - run pam_heroku_exchange for one login, as sssd runs
+ * krb5_child: fork + execve, one message each way, SIGKILL at the deadline,
+ * reaped by pid.  It runs inside sshd, su or sudo, so it changes nothing
+ * process-wide (no signal disposition, no SIGCHLD handler).
  */
 #include "config.h"
 
