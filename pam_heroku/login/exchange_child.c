@@ -244,12 +244,24 @@ struct end {
 };
 
 /*
+ * The pause before the next look at a child that has not ended: 50 us at
+ * first, doubling to 2 ms.  The kernel closes the helper's pipe (the
+ * module's end-of-reply) a little before it makes the helper a zombie; a
+ * first pause of 2 ms made three logins in four wait out that short gap.
+ */
+static long next_pause_ns(long pause_ns)
+{
+	return pause_ns >= 1000 * 1000 ? 2 * 1000 * 1000 : 2 * pause_ns;
+}
+
+/*
  * waitpid(pid) until it ends or the deadline passes, then SIGKILL.  ECHILD
  * (the host reaped it first) leaves the end unknown: the reply decides.
  */
 static struct end reap(pid_t pid, long long deadline)
 {
 	struct end end = { ENDED_UNKNOWN, 0, false };
+	long pause_ns = 50 * 1000;
 	int status;
 
 	for (;;) {
@@ -267,9 +279,10 @@ static struct end reap(pid_t pid, long long deadline)
 			continue;
 		}
 		{
-			struct timespec pause = { 0, 2 * 1000 * 1000 };
+			struct timespec pause = { 0, pause_ns };
 
 			nanosleep(&pause, NULL);
+			pause_ns = next_pause_ns(pause_ns);
 		}
 	}
 	if (WIFEXITED(status)) {
