@@ -32,7 +32,6 @@ Python 3 standard library only.
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import queue
@@ -47,23 +46,14 @@ import tempfile
 import threading
 import time
 
+import fake_api  # tests/fake_api.py, next to this file
+from fake_api import ALICE_ID, BOB_ID, CAROL_ID, DAVE_ID, SESSION_IDS, STRANGER_ID  # noqa: F401
+
 # --------------------------------------------------------------------------
-# Fixed data (mirrors tests/FAKE_API.md).
+# Fixed data (tests/FAKE_API.md).
 
-ALICE_ID = "01234567-89ab-cdef-0123-456789abcdef"
-BOB_ID = "11111111-2222-4333-8444-555555555555"
-CAROL_ID = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
-DAVE_ID = "22222222-3333-4444-8555-666666666666"
-STRANGER_ID = "99999999-9999-4999-8999-999999999999"
-IDALONE_ID = "33333333-4444-4555-8666-777777777777"
-
-SESSION_IDS = {
-    ALICE_ID: "5e551010-aaaa-4bbb-8ccc-000000000001",
-    BOB_ID: "5e551010-aaaa-4bbb-8ccc-000000000002",
-    CAROL_ID: "5e551010-aaaa-4bbb-8ccc-000000000003",
-    DAVE_ID: "5e551010-aaaa-4bbb-8ccc-000000000004",
-    STRANGER_ID: "5e551010-aaaa-4bbb-8ccc-000000000009",
-}
+# The fake's users and their sessions: tests/fake_api.py is their one source.
+IDALONE_ID = "33333333-4444-4555-8666-777777777777"     # in no fake answer
 
 ACCEPT = "application/vnd.heroku+json; version=3"
 CONTENT_TYPE = "application/json"
@@ -132,17 +122,19 @@ def control_chars(text):
                    if ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f})
 
 
-def load_fake_module(path):
-    spec = importlib.util.spec_from_file_location("fake_api_for_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def token_as_documented(kind, credential):
     """The token per FAKE_API.md's wording (b64 of the raw digest)."""
     digest = hashlib.sha256(f"{kind}:{credential}".encode()).digest()
     return "HRKU-AA" + base64.urlsafe_b64encode(digest).decode()[:58]
+
+
+def add_test(namespace, name, fn, *marks):
+    """One test of a table, as if written out: fn becomes test_<name> in
+    namespace (the test module's globals()), with the pytest marks given."""
+    fn.__name__ = fn.__qualname__ = "test_" + name
+    for mark in marks:
+        fn = mark(fn)
+    namespace[fn.__name__] = fn
 
 
 def clean_env(**extra):
@@ -505,7 +497,7 @@ class Suite:
         self.closed_socket = None
         self.version = self._version()
         self.default_confdir = self._default_confdir()
-        self.fake_api = load_fake_module(self.fake_script)
+        self.fake_api = fake_api
         self.is_root = os.geteuid() == 0
         self.case_dirs = []
         self.stopping = False
