@@ -206,13 +206,11 @@ enum ph_result token_response_parse(long status, const char *body, size_t body_l
 	memset(response, 0, sizeof *response);
 	if (status == 201)
 		return parse_success(body, body_len, want_access_token, response, reason);
-	if (is_refusal_status(status)) {
-		read_error(body, body_len, response);
+	read_error(body, body_len, response);
+	if (is_refusal_status(status))
 		return ph_reason(reason, PH_REFUSED, "the API refused the credential (%ld %s)%s%s",
 				 status, response->error_id[0] ? response->error_id : "error",
 				 response->message[0] ? ": " : "", response->message);
-	}
-	read_error(body, body_len, response);
 	return ph_reason(reason, PH_UNAVAILABLE, "the API answered %ld%s%s%s%s", status,
 			 response->error_id[0] ? " " : "", response->error_id,
 			 response->message[0] ? ": " : "", response->message);
