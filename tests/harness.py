@@ -18,6 +18,10 @@ tests/conftest.py) and by scripts that are not pytest (tests/bench/run).
   Run        what one driver run produced: results per phase, conversation,
              PAM environment, prompts, syslog lines and the fake's records.
   ConnectProxy  a tiny threaded HTTP CONNECT proxy on loopback.
+  DevLog     a syslog sink at /dev/log, for programs that log through the
+             system's socket (sshd, sudo: tests/e2e); with
+             enter_private_mount_namespace() it covers a daemon's socket
+             without the rest of the machine seeing it.
 
 Nothing here prints a credential, a client secret or a token: every failure
 message goes through Suite.redact() (tests/conftest.py applies it), which
@@ -1062,3 +1066,117 @@ def _shape(value):
     if isinstance(value, str):
         return "str"
     return json.dumps(value)
+
+
+# --------------------------------------------------------------------------
+# /dev/log: the syslog sink for programs that log through the system's
+# socket (sshd, sudo and the module in them), where PAM_DRIVER_SYSLOG cannot
+# reach.  Used by the dev_log fixture (tests/conftest.py) and tests/e2e.
+
+DEV_LOG = "/dev/log"
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
+
+
+def enter_private_mount_namespace():
+    """Move this process (and what it starts from now on) into a mount
+    namespace of its own whose mounts do not propagate back, as `unshare
+    --mount --propagation private` does: bind mounts over system files are
+    then seen by nothing else on the machine.  Returns None, or why not."""
+    import ctypes   # only here: nothing else needs it
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}"
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return f"mount --make-rprivate /: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+class DevLog:
+    """Datagrams sent to /dev/log, kept as (priority, text) in order.
+
+    /dev/log missing (no syslog daemon, the usual container/CI case): the
+    sink binds there itself and unlinks it at close (only if the socket there
+    is still its own).  /dev/log present: with private_mounts (this process
+    is in a private mount namespace, see enter_private_mount_namespace) the
+    sink is bind-mounted over it, so programs this process starts log to the
+    sink while the rest of the machine still logs to the real daemon;
+    without, nothing is caught and `problem` says why."""
+
+    LINE_RE = re.compile(r"^<(\d+)>(.*)$", re.S)
+
+    def __init__(self, directory, private_mounts):
+        self.lock = threading.Lock()
+        self.lines = []
+        self.problem = None
+        self.sock = None
+        self.mounted = False
+        if os.path.lexists(DEV_LOG) and not private_mounts:
+            self.problem = (f"{DEV_LOG} exists and this test process has no private "
+                            "mount namespace to cover it in; the log lines cannot be "
+                            "checked")
+            return
+        path = DEV_LOG if not os.path.lexists(DEV_LOG) else os.path.join(directory, "dev-log")
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind(path)
+            os.chmod(path, 0o666)
+            st = os.lstat(path)
+            self.identity = (st.st_dev, st.st_ino)
+            if path != DEV_LOG:
+                subprocess.run(["mount", "--bind", path, DEV_LOG], check=True,
+                               capture_output=True, env=clean_env())
+                self.mounted = True
+        except (OSError, subprocess.CalledProcessError) as e:
+            self.sock.close()
+            self.sock = None
+            self.problem = f"cannot listen at {DEV_LOG}: {e}"
+            return
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while self.running:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            text = data.decode("utf-8", "replace").rstrip("\n\0")
+            m = self.LINE_RE.match(text)
+            entry = (int(m.group(1)), m.group(2)) if m else (-1, text)
+            with self.lock:
+                self.lines.append(entry)
+
+    def mark(self):
+        with self.lock:
+            return len(self.lines)
+
+    def since(self, mark):
+        """The (priority, text) entries received after mark()."""
+        with self.lock:
+            return list(self.lines[mark:])
+
+    def _still_ours(self):
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == self.identity
+
+    def close(self):
+        if self.sock is None:
+            return
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+        if self.mounted:
+            subprocess.run(["umount", DEV_LOG], capture_output=True, env=clean_env())
+        elif self._still_ours():
+            os.unlink(self.path)
+        self.sock = None
