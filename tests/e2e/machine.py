@@ -60,8 +60,9 @@ sshd-pam-heroku-test or sudo count.  sshd's own log (-E FILE, LogLevel
 DEBUG) is checked as well: "Accepted" or "Failed keyboard-interactive/pam
 for <account>".
 
-No credential, password or token is printed: every failure text goes
-through Host.redact().
+No credential, password or token is printed: what the module, sshd and sudo
+logged is scanned for every secret of the suite's registry, and
+tests/conftest.py redacts every failure message with it.
 """
 
 import json
@@ -79,13 +80,7 @@ import subprocess
 import tempfile
 import time
 
-
-from harness import CaseFailure, clean_env, free_port, stop_process
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The documented configuration, used verbatim (only paths substituted).
-EXAMPLES = os.path.join(REPO, "packaging", "examples")
-HEROKU_PROFILE = os.path.join(REPO, "packaging", "pam-configs", "heroku")
+from harness import ALICE_ID, BOB_ID, SESSION_IDS, CaseFailure, clean_env, free_port, stop_process
 
 SSHD_SERVICE = "sshd-pam-heroku-test"
 SUDO_SERVICE = "sudo-pam-heroku-test"
@@ -107,13 +102,9 @@ BOB = "phtest-bob"
 ACCOUNTS = (ALICE, BOB)
 ACCOUNT_COMMENT = "pam_heroku e2e test account"
 
-# The fake's identities (tests/FAKE_API.md).
-ALICE_ID = "01234567-89ab-cdef-0123-456789abcdef"
-BOB_ID = "11111111-2222-4333-8444-555555555555"
-ALICE_SESSION = "5e551010-aaaa-4bbb-8ccc-000000000001"
-BOB_SESSION = "5e551010-aaaa-4bbb-8ccc-000000000002"
+ALICE_SESSION = SESSION_IDS[ALICE_ID]
+BOB_SESSION = SESSION_IDS[BOB_ID]
 
-DEFAULT_PROMPT = "Heroku grant code or refresh token: "
 PROMPT_MATCH = "grant code or refresh token: "     # what sshpass -P waits for
 CLIENT_ID = "pam-heroku-e2e-client"
 AUTHORIZE_URL = "https://id.heroku.com/oauth/authorize"   # the default; only shown, never fetched
@@ -142,6 +133,7 @@ SSH_PASSWORD_OPTIONS = SSH_COMMON_OPTIONS + [
 PASSWORD_PROMPT_MATCH = "'s password:"       # ssh's own prompt for the password method
 CLIENT_TIMEOUT = 30          # seconds for one ssh or sudo run
 LOG_WAIT = 5.0               # seconds to wait for an expected log line
+
 
 def fail(message):
     """A case's failure (tests/conftest.py redacts its message)."""
@@ -203,18 +195,22 @@ def substitute_paths(text, module_line, faillock_dir=None):
 # The machine: everything set up once, and torn down on every path.
 
 class Host:
-    """Accounts, PAM services, sudoers and sshd for one session.  module:
-    the built pam_heroku .so; ca_file: the test CA; start_fake(): starts a
+    """Accounts, PAM services, sudoers and sshd for one session.  build:
+    the build under test (harness.BuildPaths); ca_file: the test CA; start_fake(): starts a
     fake API (harness.Fake) of the machine's own; suite: the harness.Suite
     whose client secret the config names and whose registry of secrets
     redacts; dev_log: the sink the module's syslog lines reach
     (harness.DevLog); private_mounts: None when this process has a private
     mount namespace, else why not."""
 
-    def __init__(self, module, ca_file, start_fake, suite, dev_log, private_mounts):
-        self.module = module
+    def __init__(self, build, ca_file, start_fake, suite, dev_log, private_mounts):
+        self.module = build.module
         # pam_syslog tags each line with the module's file name without ".so".
-        self.module_tag = re.sub(r"\.so$", "", os.path.basename(module))
+        self.module_tag = re.sub(r"\.so$", "", os.path.basename(self.module))
+        # The documented configuration, used verbatim (only paths substituted).
+        self.examples = os.path.join(build.srcdir, "packaging", "examples")
+        self.heroku_profile = os.path.join(build.srcdir, "packaging", "pam-configs", "heroku")
+        self.guide_sshd_dropin = os.path.join(self.examples, "sshd_config.d", "pam_heroku.conf")
         self.ca_file = ca_file
         self.start_fake = start_fake
         self.dev_log = dev_log
@@ -384,7 +380,7 @@ class Host:
 
     def example(self, name, faillock_dir=None):
         """packaging/examples/NAME as shipped, with only its paths substituted."""
-        path = os.path.join(EXAMPLES, name)
+        path = os.path.join(self.examples, name)
         if not os.path.isfile(path):
             fail(f"the documented example {path} is missing")
         return substitute_paths(read_text(path), self.module_line(), faillock_dir)
@@ -411,7 +407,7 @@ class Host:
     def setup_sudoers(self):
         """packaging/examples/sudoers.d/heroku, its account and service names
         replaced by the test's."""
-        path = os.path.join(EXAMPLES, "sudoers.d", "heroku")
+        path = os.path.join(self.examples, "sudoers.d", "heroku")
         if not os.path.isfile(path):
             raise RuntimeError(f"the documented example {path} is missing")
         lines = []
@@ -571,8 +567,7 @@ PrintLastLog no
         """Issue 13's bastion: the guide's drop-in verbatim (a key and a
         Heroku code).  Started once, on first use."""
         if getattr(self, "bastion", None) is None:
-            self.bastion = self.dropin_sshd(
-                "bastion", read_text(os.path.join(EXAMPLES, "sshd_config.d", "pam_heroku.conf")))
+            self.bastion = self.dropin_sshd("bastion", read_text(self.guide_sshd_dropin))
         return self.bastion
 
     def password_sshd(self):
@@ -583,7 +578,7 @@ PrintLastLog no
         host that enabled the pam-auth-update profile and kept the rest.
         Started once."""
         if getattr(self, "password_host", None) is None:
-            dropin = read_text(os.path.join(EXAMPLES, "sshd_config.d", "pam_heroku.conf"))
+            dropin = read_text(self.guide_sshd_dropin)
             dropin = "".join(
                 line for line in dropin.splitlines(keepends=True)
                 if not re.match(r"\s*(AuthenticationMethods|PasswordAuthentication)\b", line))
@@ -636,7 +631,7 @@ PrintLastLog no
         for name in os.listdir(SYSTEM_PAM_CONFIGS):
             shutil.copy(os.path.join(SYSTEM_PAM_CONFIGS, name), os.path.join(profiles, name))
         write_file(os.path.join(profiles, "heroku"),
-                   substitute_paths(read_text(HEROKU_PROFILE), self.module_line()), 0o644)
+                   substitute_paths(read_text(self.heroku_profile), self.module_line()), 0o644)
         pam_d = os.path.join(root, "etc", "pam.d")
         os.makedirs(pam_d, 0o755)
         os.makedirs(os.path.join(root, "var", "lib", "pam"), 0o755)
