@@ -12,9 +12,13 @@
   t          the PAM driver run (harness.Case): config, allowlist and PAM
              service files in scratch, tests/pam_driver against fake_api with
              its syslog captured (PAM_DRIVER_SYSLOG), the expectations
+  private_mounts  this process moved into a private mount namespace
+             (None, or why not), once a session
+  dev_log    a syslog sink at /dev/log for the session (harness.DevLog)
 
 Markers (tests/pytest.ini): root -- skipped with the reason when not root;
-slow -- `-m "not slow"` leaves it out.
+slow -- `-m "not slow"` leaves it out.  A run in which every test was
+skipped exits 77 (automake's "skipped"), never 0.
 
 Every failure and skip message is redacted (each registered credential,
 secret and token replaced by its name), and a test that uses `t` also fails
@@ -128,3 +132,34 @@ def pytest_pyfunc_call(pyfuncitem):
         e.args = tuple(suite.redact(a) if isinstance(a, str) else a for a in e.args)
         raise
     return True
+
+
+# --------------------------------------------------------------------------
+# /dev/log (tests/e2e): programs that log through the system's socket.
+
+@pytest.fixture(scope="session")
+def private_mounts():
+    """This test process in a private mount namespace (harness.
+    enter_private_mount_namespace): None when it is, else why not."""
+    return harness.enter_private_mount_namespace()
+
+
+@pytest.fixture(scope="session")
+def dev_log(session_dir, private_mounts):
+    """A harness.DevLog sink at /dev/log for the whole session (one socket
+    there at a time); its `problem` says why nothing is caught, if so."""
+    sink = harness.DevLog(session_dir, private_mounts is None)
+    yield sink
+    sink.close()
+
+
+# --------------------------------------------------------------------------
+# A run in which every test was skipped (not root, say) is automake's
+# "skipped" (77), never a pass.
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or exitstatus != 0:
+        return
+    if reporter.stats.get("skipped") and not reporter.stats.get("passed"):
+        session.exitstatus = 77

@@ -18,6 +18,10 @@ tests/conftest.py) and by scripts that are not pytest (tests/bench/run).
   Run        what one driver run produced: results per phase, conversation,
              PAM environment, prompts, syslog lines and the fake's records.
   ConnectProxy  a tiny threaded HTTP CONNECT proxy on loopback.
+  DevLog     a syslog sink at /dev/log, for programs that log through the
+             system's socket (sshd, sudo: tests/e2e); with
+             enter_private_mount_namespace() it covers a daemon's socket
+             without the rest of the machine seeing it.
 
 Nothing here prints a credential, a client secret or a token: every failure
 message goes through Suite.redact() (tests/conftest.py applies it), which
@@ -28,7 +32,6 @@ Python 3 standard library only.
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import queue
@@ -43,23 +46,14 @@ import tempfile
 import threading
 import time
 
+import fake_api  # tests/fake_api.py, next to this file
+from fake_api import ALICE_ID, BOB_ID, CAROL_ID, DAVE_ID, SESSION_IDS, STRANGER_ID  # noqa: F401
+
 # --------------------------------------------------------------------------
-# Fixed data (mirrors tests/FAKE_API.md).
+# Fixed data (tests/FAKE_API.md).
 
-ALICE_ID = "01234567-89ab-cdef-0123-456789abcdef"
-BOB_ID = "11111111-2222-4333-8444-555555555555"
-CAROL_ID = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
-DAVE_ID = "22222222-3333-4444-8555-666666666666"
-STRANGER_ID = "99999999-9999-4999-8999-999999999999"
-IDALONE_ID = "33333333-4444-4555-8666-777777777777"
-
-SESSION_IDS = {
-    ALICE_ID: "5e551010-aaaa-4bbb-8ccc-000000000001",
-    BOB_ID: "5e551010-aaaa-4bbb-8ccc-000000000002",
-    CAROL_ID: "5e551010-aaaa-4bbb-8ccc-000000000003",
-    DAVE_ID: "5e551010-aaaa-4bbb-8ccc-000000000004",
-    STRANGER_ID: "5e551010-aaaa-4bbb-8ccc-000000000009",
-}
+# The fake's users and their sessions: tests/fake_api.py is their one source.
+IDALONE_ID = "33333333-4444-4555-8666-777777777777"     # in no fake answer
 
 ACCEPT = "application/vnd.heroku+json; version=3"
 CONTENT_TYPE = "application/json"
@@ -128,17 +122,19 @@ def control_chars(text):
                    if ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f})
 
 
-def load_fake_module(path):
-    spec = importlib.util.spec_from_file_location("fake_api_for_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def token_as_documented(kind, credential):
     """The token per FAKE_API.md's wording (b64 of the raw digest)."""
     digest = hashlib.sha256(f"{kind}:{credential}".encode()).digest()
     return "HRKU-AA" + base64.urlsafe_b64encode(digest).decode()[:58]
+
+
+def add_test(namespace, name, fn, *marks):
+    """One test of a table, as if written out: fn becomes test_<name> in
+    namespace (the test module's globals()), with the pytest marks given."""
+    fn.__name__ = fn.__qualname__ = "test_" + name
+    for mark in marks:
+        fn = mark(fn)
+    namespace[fn.__name__] = fn
 
 
 def clean_env(**extra):
@@ -246,6 +242,24 @@ def stop_process(proc, grace=5.0):
         pass
 
 
+def wait_for_port(proc, port_file, what, timeout=20.0):
+    """The port a server started with --port-file (tests/fake_api.py) wrote
+    there, once it has; RuntimeError when it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            with open(port_file, encoding="ascii") as f:
+                text = f.read().strip()
+            if text:
+                return int(text)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{what} wrote no port file in {timeout} s")
+
+
 class Fake:
     """One tests/fake_api.py process, with its own record file."""
 
@@ -268,21 +282,9 @@ class Fake:
         self.port = None
 
     def wait_ready(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"fake {self.name} exited with status "
-                                   f"{self.proc.returncode} (see {self.dir}/stderr)")
-            try:
-                with open(self.port_file, encoding="ascii") as f:
-                    text = f.read().strip()
-                if text:
-                    self.port = int(text)
-                    return self
-            except FileNotFoundError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"fake {self.name} wrote no port file in {timeout} s")
+        self.port = wait_for_port(self.proc, self.port_file,
+                                  f"fake {self.name} (see {self.dir}/stderr)", timeout)
+        return self
 
     @property
     def url(self):
@@ -501,7 +503,7 @@ class Suite:
         self.closed_socket = None
         self.version = self._version()
         self.default_confdir = self._default_confdir()
-        self.fake_api = load_fake_module(self.fake_script)
+        self.fake_api = fake_api
         self.is_root = os.geteuid() == 0
         self.case_dirs = []
         self.stopping = False
@@ -1064,3 +1066,117 @@ def _shape(value):
     if isinstance(value, str):
         return "str"
     return json.dumps(value)
+
+
+# --------------------------------------------------------------------------
+# /dev/log: the syslog sink for programs that log through the system's
+# socket (sshd, sudo and the module in them), where PAM_DRIVER_SYSLOG cannot
+# reach.  Used by the dev_log fixture (tests/conftest.py) and tests/e2e.
+
+DEV_LOG = "/dev/log"
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
+
+
+def enter_private_mount_namespace():
+    """Move this process (and what it starts from now on) into a mount
+    namespace of its own whose mounts do not propagate back, as `unshare
+    --mount --propagation private` does: bind mounts over system files are
+    then seen by nothing else on the machine.  Returns None, or why not."""
+    import ctypes   # only here: nothing else needs it
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}"
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return f"mount --make-rprivate /: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+class DevLog:
+    """Datagrams sent to /dev/log, kept as (priority, text) in order.
+
+    /dev/log missing (no syslog daemon, the usual container/CI case): the
+    sink binds there itself and unlinks it at close (only if the socket there
+    is still its own).  /dev/log present: with private_mounts (this process
+    is in a private mount namespace, see enter_private_mount_namespace) the
+    sink is bind-mounted over it, so programs this process starts log to the
+    sink while the rest of the machine still logs to the real daemon;
+    without, nothing is caught and `problem` says why."""
+
+    LINE_RE = re.compile(r"^<(\d+)>(.*)$", re.S)
+
+    def __init__(self, directory, private_mounts):
+        self.lock = threading.Lock()
+        self.lines = []
+        self.problem = None
+        self.sock = None
+        self.mounted = False
+        if os.path.lexists(DEV_LOG) and not private_mounts:
+            self.problem = (f"{DEV_LOG} exists and this test process has no private "
+                            "mount namespace to cover it in; the log lines cannot be "
+                            "checked")
+            return
+        path = DEV_LOG if not os.path.lexists(DEV_LOG) else os.path.join(directory, "dev-log")
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind(path)
+            os.chmod(path, 0o666)
+            st = os.lstat(path)
+            self.identity = (st.st_dev, st.st_ino)
+            if path != DEV_LOG:
+                subprocess.run(["mount", "--bind", path, DEV_LOG], check=True,
+                               capture_output=True, env=clean_env())
+                self.mounted = True
+        except (OSError, subprocess.CalledProcessError) as e:
+            self.sock.close()
+            self.sock = None
+            self.problem = f"cannot listen at {DEV_LOG}: {e}"
+            return
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while self.running:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            text = data.decode("utf-8", "replace").rstrip("\n\0")
+            m = self.LINE_RE.match(text)
+            entry = (int(m.group(1)), m.group(2)) if m else (-1, text)
+            with self.lock:
+                self.lines.append(entry)
+
+    def mark(self):
+        with self.lock:
+            return len(self.lines)
+
+    def since(self, mark):
+        """The (priority, text) entries received after mark()."""
+        with self.lock:
+            return list(self.lines[mark:])
+
+    def _still_ours(self):
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == self.identity
+
+    def close(self):
+        if self.sock is None:
+            return
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+        if self.mounted:
+            subprocess.run(["umount", DEV_LOG], capture_output=True, env=clean_env())
+        elif self._still_ours():
+            os.unlink(self.path)
+        self.sock = None

@@ -42,15 +42,7 @@ import warnings
 import pytest
 
 import harness
-from harness import ALICE_ID, BOB_ID, CAROL_ID, DAVE_ID, SESSION_IDS
-
-def generated(name, fn, *marks):
-    """One test of a table: test_<name>, as if written out."""
-    fn.__name__ = fn.__qualname__ = "test_" + name
-    for mark in marks:
-        fn = mark(fn)
-    globals()[fn.__name__] = fn
-
+from harness import ALICE_ID, BOB_ID, CAROL_ID, DAVE_ID, SESSION_IDS, add_test
 
 SUCCESS = "PAM_SUCCESS"
 AUTH_ERR = "PAM_AUTH_ERR"
@@ -166,7 +158,7 @@ for _name, (_credential, _reason, _export) in BODY_CASES.items():
             t.suite.add_secret(t.suite.fake_api.token_for(
                 "access", f"{credential}-second"), "second access token of duptoken")
         attempt(t, credential, UNAVAIL, reason=MALFORMED + ".*" + reason, requests=1)
-    generated(f"hostile_{_name}_is_unavailable", _body_case)
+    add_test(globals(), f"hostile_{_name}_is_unavailable", _body_case)
 
 
 def test_hostile_huge_number_in_unread_field_is_still_valid_json(t):
@@ -605,7 +597,8 @@ for _name, (_user, _cred, _export, _expect, _extra) in MEMORY_CASES.items():
             want = "absent" if "--no-env" in extra else "matches"
             t.check(state == want, f"env {name}: {state}, expected {want}")
         expect_clean(t, findings, clean, needles)
-    generated(f"memory_holds_no_secret_{_name}", _memory_case, pytest.mark.slow)
+    add_test(globals(), f"memory_holds_no_secret_{_name}", _memory_case,
+             pytest.mark.slow)
 
 
 @pytest.mark.slow

@@ -35,15 +35,7 @@ import pytest
 
 from harness import (ALICE_ID, ALLOWLIST_BAD_LINES, ALLOWLIST_LINES, BOB_ID,
                      CAROL_ID, DAVE_ID, DEFAULT_PROMPT, PROXY_VARIABLES,
-                     SESSION_IDS, STRANGER_ID, CaseFailure, control_chars)
-
-
-def generated(name, fn, *marks):
-    """One test of a table: test_<name>, as if written out."""
-    fn.__name__ = fn.__qualname__ = "test_" + name
-    for mark in marks:
-        fn = mark(fn)
-    globals()[fn.__name__] = fn
+                     SESSION_IDS, STRANGER_ID, CaseFailure, add_test, control_chars)
 
 
 IGNORE_SENTINEL = "PAM_TRY_AGAIN"
@@ -286,7 +278,7 @@ for _status in (400, 401, 403, 404, 422):
     def _reject(t, status=_status):
         r = login_fails(t, "alice", f"reject-{status}", "PAM_AUTH_ERR", 1)
         t.check(r.records[0]["status"] == status, "the fake did not answer as asked")
-    generated(f"api_{_status}_is_auth_err", _reject)
+    add_test(globals(), f"api_{_status}_is_auth_err", _reject)
 
 
 def test_unknown_credential_is_auth_err(t):
@@ -343,7 +335,7 @@ for _status in (200, 301, 302, 418, 429, 500, 503):
         paths = [rec["path"] for rec in r.records]
         t.check("/redirected/oauth/tokens" not in paths,
                 "the redirect was followed")
-    generated(f"status_{_status}_is_unavailable", _status_case)
+    add_test(globals(), f"status_{_status}_is_unavailable", _status_case)
 
 
 for _cred in ("malformed", "notjson", "notobject", "empty", "nouser", "nulluser",
@@ -355,7 +347,8 @@ for _cred in ("malformed", "notjson", "notobject", "empty", "nouser", "nulluser"
         # are wrong.
         login_fails(t, "alice", cred, "PAM_AUTHINFO_UNAVAIL", 1, heroku_id=None,
                     request_id="any" if cred.startswith("oversized") else "record")
-    generated("body_" + _cred.replace("-", "_") + "_is_unavailable", _bad_body)
+    add_test(globals(), "body_" + _cred.replace("-", "_") + "_is_unavailable",
+             _bad_body)
 
 
 def test_slow_answer_times_out(t):
@@ -393,7 +386,7 @@ LOCAL_REFUSALS = {
 for _name, _value in LOCAL_REFUSALS.items():
     def _refused(t, value=_value):
         login_fails(t, "alice", value, "PAM_AUTH_ERR", 0, request_id="-")
-    generated(f"refused_locally_{_name}", _refused)
+    add_test(globals(), f"refused_locally_{_name}", _refused)
 
 
 def test_credential_of_1024_bytes_is_sent(t):
@@ -892,7 +885,7 @@ for _name, _keys in {
     def _bad_value(t, keys=_keys):
         t.config(**keys)
         misconfigured(t, request_id="-")
-    generated(f"bad_value_{_name}_is_service_err", _bad_value)
+    add_test(globals(), f"bad_value_{_name}_is_service_err", _bad_value)
 
 
 def test_timeout_bounds_are_accepted(t):
@@ -974,8 +967,8 @@ for _name, _kw in {
 }.items():
     def _unsafe_case(t, kw=_kw):
         _unsafe(t, **kw)
-    generated(f"unsafe_{_name}_is_service_err", _unsafe_case,
-              *([pytest.mark.root(f"chown to uid {_kw['owner']}")] if "owner" in _kw else []))
+    add_test(globals(), f"unsafe_{_name}_is_service_err", _unsafe_case,
+             *([pytest.mark.root(f"chown to uid {_kw['owner']}")] if "owner" in _kw else []))
 
 
 # ---- files trusted as OpenSSH's StrictModes: every directory up to "/"
@@ -1006,7 +999,8 @@ def _in_writable_directory(t, what):
 for _what in ("config", "allowlist", "secret_file", "ca_file"):
     def _writable_dir_case(t, what=_what):
         _in_writable_directory(t, what)
-    generated(f"{_what}_in_writable_directory_is_service_err", _writable_dir_case)
+    add_test(globals(), f"{_what}_in_writable_directory_is_service_err",
+             _writable_dir_case)
 
 
 def test_allowlist_in_sticky_directory_is_fine(t):

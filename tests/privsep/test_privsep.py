@@ -33,7 +33,7 @@ import time
 
 import pytest
 
-from harness import ALICE_ID
+from harness import ALICE_ID, add_test
 
 SUCCESS = "PAM_SUCCESS"
 UNAVAIL = "PAM_AUTHINFO_UNAVAIL"
@@ -204,8 +204,7 @@ def bad_helper_case(mode, reason):
         why = reason_of(run)
         t.check(re.search(reason, why) is not None,
                 f"logged reason {why!r}, expected one matching {reason!r}")
-    fn.__name__ = fn.__qualname__ = f"test_bad_helper_{mode}_is_unavailable"
-    globals()[fn.__name__] = fn
+    add_test(globals(), f"bad_helper_{mode}_is_unavailable", fn)
 
 
 bad_helper_case("kill", r"died of signal 9")
