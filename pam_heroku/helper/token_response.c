@@ -83,17 +83,13 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 					char reason[PH_REASON_MAX])
 {
 	const cJSON *access, *token = NULL;
-	struct credential shape;
-	char why[PH_REASON_MAX];
 
 	if (!unique_member(root, "access_token", &access) ||
 	    (cJSON_IsObject(access) && !unique_member(access, "token", &token)))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: access_token appears twice");
 	/* The same token68 rule as a typed credential; never quoted in a reason. */
-	if (token == NULL || !cJSON_IsString(token) ||
-	    credential_parse(token->valuestring, PH_GRANT_AUTHORIZATION_CODE, &shape, why) != PH_OK ||
-	    shape.value != token->valuestring)
+	if (token == NULL || !cJSON_IsString(token) || !credential_is_token(token->valuestring))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: access_token.token is missing or not a token");
 	response->access_token = secret_strdup(token->valuestring);

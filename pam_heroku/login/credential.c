@@ -52,6 +52,13 @@ static bool is_token68(const char *value, size_t len)
 	return true;
 }
 
+bool credential_is_token(const char *text)
+{
+	size_t len = strnlen(text, CREDENTIAL_MAX_LEN + 1);
+
+	return len <= CREDENTIAL_MAX_LEN && is_token68(text, len);
+}
+
 /*
  * OpenSSH answers for an invalid or disallowed user (PermitRootLogin, an
  * unknown account) with a junk password of the typed password's length:

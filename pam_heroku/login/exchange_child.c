@@ -314,15 +314,8 @@ static bool reply_consistent(const struct settings *settings, struct wire_reply 
 	    (response->session_id[0] != '\0' &&
 	     !token_response_is_session_id(response->session_id)))
 		return false;
-	if (settings->export_access_token) {
-		struct credential shape;
-		char why[PH_REASON_MAX];
-
-		return response->access_token != NULL &&
-		       credential_parse(response->access_token, PH_GRANT_AUTHORIZATION_CODE,
-					&shape, why) == PH_OK &&
-		       shape.value == response->access_token;
-	}
+	if (settings->export_access_token)
+		return response->access_token != NULL && credential_is_token(response->access_token);
 	return response->access_token == NULL;
 }
 
