@@ -443,13 +443,3 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	secret_free_len(answer, WIRE_REPLY_MAX + 1);
 	return result;
 }
-
-enum ph_result exchange_child_run(const struct settings *settings,
-				  const struct credential *credential,
-				  struct wire_reply *reply)
-{
-	struct exchange_child child;
-
-	exchange_child_start(&child);
-	return exchange_child_finish(&child, settings, credential, reply);
-}
