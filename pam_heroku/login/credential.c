@@ -62,7 +62,7 @@ bool credential_is_token(const char *text)
 /*
  * OpenSSH answers for an invalid or disallowed user (PermitRootLogin, an
  * unknown account) with a junk password of the typed password's length:
- * "\b\n\r\177INCORRECT" repeated or cut (auth-pam.c, fake_password).
+ * "\b\n\r\177INCORRECT" repeated or cut (its fake_password()).
  */
 static bool is_sshd_substitute(const char *typed)
 {

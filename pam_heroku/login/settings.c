@@ -526,12 +526,8 @@ static void load_secret_file(struct settings *settings, struct problems *problem
 	secret_free_len(text, size + 1);
 }
 
-/*
- * The CA bundle's bytes, read once through the checked descriptor: the
- * exchange helper hands them to libcurl as CURLOPT_CAINFO_BLOB and never
- * opens the file by name, so the file cannot be swapped while the user sits
- * at the prompt.
- */
+/* The CA bundle's bytes, read once through the checked descriptor: the helper
+ * never opens it by name, so it cannot be swapped while the user sits at the prompt. */
 static void load_ca_file(struct settings *settings, struct problems *problems)
 {
 	char reason[PH_REASON_MAX];
