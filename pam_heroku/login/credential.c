@@ -103,11 +103,9 @@ enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
 	if (len > CREDENTIAL_MAX_LEN)
 		return ph_reason(reason, PH_REFUSED, "the credential is longer than %d bytes",
 				 CREDENTIAL_MAX_LEN);
-	if (!is_token68(value, len)) {
-		snprintf(reason, PH_REASON_MAX,
-			 "the credential holds a character that no grant code or token has");
-		return PH_REFUSED;
-	}
+	if (!is_token68(value, len))
+		return ph_reason(reason, PH_REFUSED,
+				 "the credential holds a character that no grant code or token has");
 	credential->value = value;
 	credential->value_len = len;
 	return PH_OK;
