@@ -36,14 +36,18 @@ the fixture down on failures, Ctrl-C, SIGTERM and SIGHUP too):
   test accounts              phtest-alice, phtest-bob (useradd; userdel -r);
                              phtest-alice's ~/.ssh/authorized_keys holds a
                              key made for the run
-  /etc/pam.d/sshd-pam-heroku-test
+  /etc/pam.d, /etc/sudoers.d
+                             covered, in the private namespace only, by
+                             copies in the temp dir that get the suite's
+                             files (the machine's own are never written):
+    pam.d/sshd-pam-heroku-test
                              sshd's PAM service: OpenSSH names its PAM
                              service after its program, so a copy of
                              /usr/sbin/sshd called sshd-pam-heroku-test
                              reads this file (the system's sshd and
                              /etc/ssh are never touched)
-  /etc/pam.d/sudo-pam-heroku-test
-  /etc/sudoers.d/pam_heroku_e2e_test
+    pam.d/sudo-pam-heroku-test
+    sudoers.d/pam_heroku_e2e_test
                              packaging/examples/sudoers.d/heroku for
                              phtest-alice: only that account and that
                              service use the module
@@ -60,8 +64,9 @@ sshd-pam-heroku-test or sudo count.  sshd's own log (-E FILE, LogLevel
 DEBUG) is checked as well: "Accepted" or "Failed keyboard-interactive/pam
 for <account>".
 
-No credential, password or token is printed: every failure text goes
-through Host.redact().
+No credential, password or token is printed: what the module, sshd and sudo
+logged is scanned for every secret of the suite's registry, and
+tests/conftest.py redacts every failure message with it.
 """
 
 import json
@@ -79,18 +84,13 @@ import subprocess
 import tempfile
 import time
 
-
-from harness import CaseFailure, clean_env, free_port, stop_process
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The documented configuration, used verbatim (only paths substituted).
-EXAMPLES = os.path.join(REPO, "packaging", "examples")
-HEROKU_PROFILE = os.path.join(REPO, "packaging", "pam-configs", "heroku")
+from harness import ALICE_ID, BOB_ID, SESSION_IDS, CaseFailure, clean_env, free_port, stop_process
 
 SSHD_SERVICE = "sshd-pam-heroku-test"
 SUDO_SERVICE = "sudo-pam-heroku-test"
 PAM_D = "/etc/pam.d"
-SUDOERS_DROPIN = "/etc/sudoers.d/pam_heroku_e2e_test"   # no dot: sudo skips names with one
+SUDOERS_D = "/etc/sudoers.d"
+SUDOERS_DROPIN = os.path.join(SUDOERS_D, "pam_heroku_e2e_test")   # no dot: sudo skips names with one
 SYSTEM_SSHD = "/usr/sbin/sshd"
 # Debian's stock sshd_config as the package ships it (/etc/ssh/sshd_config
 # is the admin's copy of it).
@@ -107,13 +107,9 @@ BOB = "phtest-bob"
 ACCOUNTS = (ALICE, BOB)
 ACCOUNT_COMMENT = "pam_heroku e2e test account"
 
-# The fake's identities (tests/FAKE_API.md).
-ALICE_ID = "01234567-89ab-cdef-0123-456789abcdef"
-BOB_ID = "11111111-2222-4333-8444-555555555555"
-ALICE_SESSION = "5e551010-aaaa-4bbb-8ccc-000000000001"
-BOB_SESSION = "5e551010-aaaa-4bbb-8ccc-000000000002"
+ALICE_SESSION = SESSION_IDS[ALICE_ID]
+BOB_SESSION = SESSION_IDS[BOB_ID]
 
-DEFAULT_PROMPT = "Heroku grant code or refresh token: "
 PROMPT_MATCH = "grant code or refresh token: "     # what sshpass -P waits for
 CLIENT_ID = "pam-heroku-e2e-client"
 AUTHORIZE_URL = "https://id.heroku.com/oauth/authorize"   # the default; only shown, never fetched
@@ -142,6 +138,7 @@ SSH_PASSWORD_OPTIONS = SSH_COMMON_OPTIONS + [
 PASSWORD_PROMPT_MATCH = "'s password:"       # ssh's own prompt for the password method
 CLIENT_TIMEOUT = 30          # seconds for one ssh or sudo run
 LOG_WAIT = 5.0               # seconds to wait for an expected log line
+
 
 def fail(message):
     """A case's failure (tests/conftest.py redacts its message)."""
@@ -203,18 +200,22 @@ def substitute_paths(text, module_line, faillock_dir=None):
 # The machine: everything set up once, and torn down on every path.
 
 class Host:
-    """Accounts, PAM services, sudoers and sshd for one session.  module:
-    the built pam_heroku .so; ca_file: the test CA; start_fake(): starts a
+    """Accounts, PAM services, sudoers and sshd for one session.  build:
+    the build under test (harness.BuildPaths); ca_file: the test CA; start_fake(): starts a
     fake API (harness.Fake) of the machine's own; suite: the harness.Suite
     whose client secret the config names and whose registry of secrets
     redacts; dev_log: the sink the module's syslog lines reach
     (harness.DevLog); private_mounts: None when this process has a private
     mount namespace, else why not."""
 
-    def __init__(self, module, ca_file, start_fake, suite, dev_log, private_mounts):
-        self.module = module
+    def __init__(self, build, ca_file, start_fake, suite, dev_log, private_mounts):
+        self.module = build.module
         # pam_syslog tags each line with the module's file name without ".so".
-        self.module_tag = re.sub(r"\.so$", "", os.path.basename(module))
+        self.module_tag = re.sub(r"\.so$", "", os.path.basename(self.module))
+        # The documented configuration, used verbatim (only paths substituted).
+        self.examples = os.path.join(build.srcdir, "packaging", "examples")
+        self.heroku_profile = os.path.join(build.srcdir, "packaging", "pam-configs", "heroku")
+        self.guide_sshd_dropin = os.path.join(self.examples, "sshd_config.d", "pam_heroku.conf")
         self.ca_file = ca_file
         self.start_fake = start_fake
         self.dev_log = dev_log
@@ -268,6 +269,7 @@ class Host:
         self.on_cleanup("remove the temp dir", lambda: shutil.rmtree(self.tmp))
         os.chmod(self.tmp, 0o755)   # the accounts' homes live below it
 
+        self.setup_private_config_dirs()
         self.setup_login_records()
         self.remove_leftovers()
         self.setup_accounts()
@@ -292,6 +294,24 @@ class Host:
         run_quiet(["mount", "--bind", source, target], f"mount --bind over {target}")
         self.on_cleanup(f"unmount {target} (private namespace)",
                         lambda: run_quiet(["umount", target], f"umount {target}"))
+
+    def setup_private_config_dirs(self):
+        """/etc/pam.d and /etc/sudoers.d as copies in the temp dir, bound over
+        the real ones in the suite's private mount namespace: the suite's PAM
+        services and sudoers drop-in never reach the machine's files, and a
+        package test running beside it sees /etc/pam.d as it is."""
+        if self.private_mounts is not None:
+            raise RuntimeError(f"no private mount namespace ({self.private_mounts}): "
+                               "refusing to write the machine's /etc/pam.d and /etc/sudoers.d")
+        self.machine_dirs = {}     # descriptors on the machine's own directories
+        for real in (PAM_D, SUDOERS_D):
+            fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY)
+            self.on_cleanup(f"close {real}", lambda fd=fd: os.close(fd))
+            self.machine_dirs[real] = fd
+            copy = self.path(os.path.basename(real))
+            shutil.copytree(real, copy, symlinks=True)
+            shutil.copystat(real, copy)
+            self.bind_over(copy, real)
 
     def setup_login_records(self):
         """sshd records every refused keyboard-interactive login in
@@ -320,11 +340,6 @@ class Host:
                                    "this suite; refusing to touch it")
             print(f"# removing the test account {name} left by an earlier run")
             subprocess.run(["userdel", "-r", name], capture_output=True, env=clean_env())
-        for path in (os.path.join(PAM_D, SSHD_SERVICE), os.path.join(PAM_D, SUDO_SERVICE),
-                     SUDOERS_DROPIN):
-            if os.path.lexists(path):
-                print(f"# removing {path} left by an earlier run")
-                os.unlink(path)
 
     def setup_accounts(self):
         os.mkdir(self.path("home"), 0o755)
@@ -384,7 +399,7 @@ class Host:
 
     def example(self, name, faillock_dir=None):
         """packaging/examples/NAME as shipped, with only its paths substituted."""
-        path = os.path.join(EXAMPLES, name)
+        path = os.path.join(self.examples, name)
         if not os.path.isfile(path):
             fail(f"the documented example {path} is missing")
         return substitute_paths(read_text(path), self.module_line(), faillock_dir)
@@ -403,15 +418,12 @@ class Host:
 
     def setup_pam_services(self):
         for service in (SSHD_SERVICE, SUDO_SERVICE):
-            path = os.path.join(PAM_D, service)
-            self.on_cleanup(f"remove {path}",
-                            lambda p=path: os.path.lexists(p) and os.unlink(p))
             self.write_pam_service(service)
 
     def setup_sudoers(self):
         """packaging/examples/sudoers.d/heroku, its account and service names
         replaced by the test's."""
-        path = os.path.join(EXAMPLES, "sudoers.d", "heroku")
+        path = os.path.join(self.examples, "sudoers.d", "heroku")
         if not os.path.isfile(path):
             raise RuntimeError(f"the documented example {path} is missing")
         lines = []
@@ -426,8 +438,6 @@ class Host:
         candidate = self.path("sudoers")
         write_file(candidate, text, 0o440)
         run_quiet(["visudo", "-cf", candidate], "visudo -cf")
-        self.on_cleanup(f"remove {SUDOERS_DROPIN}",
-                        lambda: os.path.lexists(SUDOERS_DROPIN) and os.unlink(SUDOERS_DROPIN))
         write_file(SUDOERS_DROPIN, text, 0o440)
         run_quiet(["visudo", "-c"], "visudo -c (the whole policy with the drop-in)")
 
@@ -571,8 +581,7 @@ PrintLastLog no
         """Issue 13's bastion: the guide's drop-in verbatim (a key and a
         Heroku code).  Started once, on first use."""
         if getattr(self, "bastion", None) is None:
-            self.bastion = self.dropin_sshd(
-                "bastion", read_text(os.path.join(EXAMPLES, "sshd_config.d", "pam_heroku.conf")))
+            self.bastion = self.dropin_sshd("bastion", read_text(self.guide_sshd_dropin))
         return self.bastion
 
     def password_sshd(self):
@@ -583,7 +592,7 @@ PrintLastLog no
         host that enabled the pam-auth-update profile and kept the rest.
         Started once."""
         if getattr(self, "password_host", None) is None:
-            dropin = read_text(os.path.join(EXAMPLES, "sshd_config.d", "pam_heroku.conf"))
+            dropin = read_text(self.guide_sshd_dropin)
             dropin = "".join(
                 line for line in dropin.splitlines(keepends=True)
                 if not re.match(r"\s*(AuthenticationMethods|PasswordAuthentication)\b", line))
@@ -636,7 +645,7 @@ PrintLastLog no
         for name in os.listdir(SYSTEM_PAM_CONFIGS):
             shutil.copy(os.path.join(SYSTEM_PAM_CONFIGS, name), os.path.join(profiles, name))
         write_file(os.path.join(profiles, "heroku"),
-                   substitute_paths(read_text(HEROKU_PROFILE), self.module_line()), 0o644)
+                   substitute_paths(read_text(self.heroku_profile), self.module_line()), 0o644)
         pam_d = os.path.join(root, "etc", "pam.d")
         os.makedirs(pam_d, 0o755)
         os.makedirs(os.path.join(root, "var", "lib", "pam"), 0o755)

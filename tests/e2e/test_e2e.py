@@ -20,15 +20,16 @@ import subprocess
 import pytest
 
 import harness
+from harness import ALICE_ID, BOB_ID, DEFAULT_PROMPT, clean_env
 from machine import (
-    ALICE, ALICE_ID, ALICE_SESSION, AUTHORIZE_URL, BOB, BOB_ID, BOB_SESSION, CLIENT_ID,
-    DEFAULT_PROMPT, EXAMPLES, PASSWORD_PROMPT_MATCH, PROMPT_MATCH, SSH_OPTIONS,
-    SSH_PASSWORD_OPTIONS, SSHD_SERVICE, SUDO_SERVICE, Host, Result, clean_env, fail,
-    grant_request, read_text, run_quiet, run_sudo, ssh_with_pty, ssh_with_sshpass,
-    write_file)
+    ALICE, ALICE_SESSION, AUTHORIZE_URL, BOB, BOB_SESSION, CLIENT_ID, PAM_D,
+    PASSWORD_PROMPT_MATCH, PROMPT_MATCH, SSH_OPTIONS, SSH_PASSWORD_OPTIONS, SSHD_SERVICE,
+    SUDO_SERVICE, SUDOERS_DROPIN, Host, Result, fail, grant_request, read_text, run_quiet,
+    run_sudo, ssh_with_pty, ssh_with_sshpass, write_file)
 
-pytestmark = pytest.mark.root("it starts a real sshd, creates test accounts and writes "
-                              "/etc/pam.d and /etc/sudoers.d files; CI runs it as root")
+pytestmark = pytest.mark.root("it starts a real sshd, creates test accounts and binds "
+                              "its own /etc/pam.d and /etc/sudoers.d in a private mount "
+                              "namespace; CI runs it as root")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def host(build, test_ca, suite, dev_log, private_mounts):
     def start_fake():
         return harness.Fake(suite, "e2e", test_ca.cert("server.pem"),
                             test_ca.cert("server.key")).wait_ready()
-    machine = Host(build.module, test_ca.ca, start_fake, suite, dev_log, private_mounts)
+    machine = Host(build, test_ca.ca, start_fake, suite, dev_log, private_mounts)
 
     # SIGTERM (a CI timeout) and SIGHUP end the run as Ctrl-C does: pytest
     # then tears the fixtures down, and the machine with them.
@@ -67,25 +68,41 @@ def seen(host):
     return host.seen()
 
 
-def test_ssh_grant_code(host, seen):
-    """ssh + sshpass, grant code: logged in, HEROKU_SESSION_ID and
-    HEROKU_USER_ID are in the remote shell's environment."""
-    r = ssh_with_sshpass(host, ALICE, "ok-alice")
-    seen.expect_logged_in(r, ALICE, ALICE_SESSION, ALICE_ID, "grant code")
-    seen.expect_requests(1, grant_request("authorization_code", "ok-alice"))
+def expect_alice_logs_in(host, seen, typed, grant, how):
+    """ssh + sshpass as phtest-alice typing typed: logged in through a
+    request of this grant type, HEROKU_SESSION_ID and HEROKU_USER_ID in the
+    remote shell's environment, sshd and the module say so."""
+    r = ssh_with_sshpass(host, ALICE, typed)
+    seen.expect_logged_in(r, ALICE, ALICE_SESSION, ALICE_ID, how)
+    seen.expect_requests(1, grant_request(grant, "ok-alice"))
     seen.expect_sshd_log("accepted", ALICE)
     seen.expect_module_log(SSHD_SERVICE, "granted", ALICE, ALICE_ID)
     seen.expect_no_secret_in_logs()
+
+
+def test_machine_config_dirs_untouched(host):
+    """The suite's PAM services and sudoers drop-in are in its private
+    copies of /etc/pam.d and /etc/sudoers.d; the machine's own directories
+    (held open from before the copies were bound over them) have none of
+    them, so a package test running beside this one sees them as they are."""
+    for path in (os.path.join(PAM_D, SSHD_SERVICE), os.path.join(PAM_D, SUDO_SERVICE),
+                 SUDOERS_DROPIN):
+        directory, name = os.path.split(path)
+        if not os.path.isfile(path):
+            fail(f"{path} is missing in the suite's namespace")
+        if name in os.listdir(host.machine_dirs[directory]):
+            fail(f"{path} was written to the machine's own directory")
+
+
+def test_ssh_grant_code(host, seen):
+    """ssh + sshpass, grant code: logged in, HEROKU_SESSION_ID and
+    HEROKU_USER_ID are in the remote shell's environment."""
+    expect_alice_logs_in(host, seen, "ok-alice", "authorization_code", "grant code")
 
 
 def test_ssh_refresh_token(host, seen):
     """ssh + sshpass, "refresh:" prefix: a refresh_token grant, logged in."""
-    r = ssh_with_sshpass(host, ALICE, "refresh:ok-alice")
-    seen.expect_logged_in(r, ALICE, ALICE_SESSION, ALICE_ID, "refresh token")
-    seen.expect_requests(1, grant_request("refresh_token", "ok-alice"))
-    seen.expect_sshd_log("accepted", ALICE)
-    seen.expect_module_log(SSHD_SERVICE, "granted", ALICE, ALICE_ID)
-    seen.expect_no_secret_in_logs()
+    expect_alice_logs_in(host, seen, "refresh:ok-alice", "refresh_token", "refresh token")
 
 
 def test_ssh_rejected_code(host, seen):
@@ -290,7 +307,7 @@ def test_dropin_read_before_stock_config(host, seen):
                              "00-pam-heroku-e2e.conf"), appended_dir)
     appended = host.path("appended", "sshd_config")
     write_file(appended, host.stock_sshd_config(appended_dir)
-               + read_text(os.path.join(EXAMPLES, "sshd_config.d", "pam_heroku.conf")), 0o644)
+               + read_text(host.guide_sshd_dropin), 0o644)
     # sshd -T then either shows keyboard-interactive off or refuses the
     # config outright (AuthenticationMethods names a disabled method).
     proc = subprocess.run([host.sshd_bin, "-T", "-f", appended], stdin=subprocess.DEVNULL,
