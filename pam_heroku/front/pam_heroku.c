@@ -47,7 +47,7 @@ struct attempt {
 	pam_handle_t *pamh;
 	struct ph_log log;
 	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
-	char heroku_user_id[TOKEN_RESPONSE_UUID_LEN + 1];
+	char heroku_user_id[UUID_LEN + 1];
 	char request_id[WIRE_REQUEST_ID_MAX + 1];
 	char reason[PH_REASON_MAX];
 };
