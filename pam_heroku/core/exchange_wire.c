@@ -1,10 +1,7 @@
 /*
  * exchange_wire.c - encode and decode the helper's one request and one reply.
- *
- * Both sides describe their fields in one table each (tag, kind, cap, where
- * in the struct), so the encoder and the strict decoder cannot disagree.
- * Every buffer that held a message is wiped before it is freed: a request
- * holds the credential and the client secret, a reply may hold the token.
+ * One field table per message, so encoder and strict decoder cannot disagree;
+ * every buffer that held a message (credential, secret, token) is wiped.
  */
 #include "config.h"
 
@@ -229,27 +226,21 @@ static bool store_field(const struct field *f, char *base, const unsigned char *
 	if (is_number(f)) {
 		uint32_t value = len == 4 ? get_u32(data) : UINT32_MAX;
 
-		if (value > f->max) {
-			snprintf(reason, PH_REASON_MAX, "field %u out of range", f->tag);
-			return false;
-		}
+		if (value > f->max)
+			return ph_why_not(reason, "field %u out of range", f->tag);
 		set_number(f, base, value);
 		return true;
 	}
-	if (len > f->max || (f->kind != FIELD_BYTES && memchr(data, '\0', len) != NULL)) {
-		snprintf(reason, PH_REASON_MAX, "field %u too long or holds a NUL", f->tag);
-		return false;
-	}
+	if (len > f->max || (f->kind != FIELD_BYTES && memchr(data, '\0', len) != NULL))
+		return ph_why_not(reason, "field %u too long or holds a NUL", f->tag);
 	if (f->kind == FIELD_ARRAY) {
 		/* Outside text, whoever wrote it: made safe again before anyone shows it. */
 		sanitize_text(base + f->offset, f->max + 1, (const char *)data, len, f->max);
 		return true;
 	}
 	copy = malloc(len + 1);
-	if (copy == NULL) {
-		snprintf(reason, PH_REASON_MAX, "out of memory");
-		return false;
-	}
+	if (copy == NULL)
+		return ph_why_not(reason, "out of memory");
 	memcpy(copy, data, len);
 	copy[len] = '\0';
 	*(char **)(base + f->offset) = copy;
@@ -265,38 +256,28 @@ static bool decode(const char magic[4], const struct field *fields, size_t count
 	unsigned seen = 0;      /* bit per tag; tags are 1..31 */
 	size_t at = WIRE_HEADER_LEN;
 
-	if (len < WIRE_HEADER_LEN || wire_announced_len(data, magic) != len - WIRE_HEADER_LEN) {
-		snprintf(reason, PH_REASON_MAX, "not one whole message");
-		return false;
-	}
+	if (len < WIRE_HEADER_LEN || wire_announced_len(data, magic) != len - WIRE_HEADER_LEN)
+		return ph_why_not(reason, "not one whole message");
 	while (at < len) {
 		const struct field *f;
 		size_t field_len;
 
-		if (len - at < 5) {
-			snprintf(reason, PH_REASON_MAX, "a field header is cut short");
-			return false;
-		}
+		if (len - at < 5)
+			return ph_why_not(reason, "a field header is cut short");
 		f = field_for(fields, count, p[at]);
 		field_len = get_u32(p + at + 1);
-		if (f == NULL || (seen & (1u << f->tag)) != 0) {
-			snprintf(reason, PH_REASON_MAX, "unknown or repeated field %u", p[at]);
-			return false;
-		}
-		if (field_len > len - at - 5) {
-			snprintf(reason, PH_REASON_MAX, "field %u runs past the message", f->tag);
-			return false;
-		}
+		if (f == NULL || (seen & (1u << f->tag)) != 0)
+			return ph_why_not(reason, "unknown or repeated field %u", p[at]);
+		if (field_len > len - at - 5)
+			return ph_why_not(reason, "field %u runs past the message", f->tag);
 		if (!store_field(f, base, p + at + 5, field_len, reason))
 			return false;
 		seen |= 1u << f->tag;
 		at += 5 + field_len;
 	}
 	for (size_t i = 0; i < count; i++) {
-		if (fields[i].required && (seen & (1u << fields[i].tag)) == 0) {
-			snprintf(reason, PH_REASON_MAX, "field %u is missing", fields[i].tag);
-			return false;
-		}
+		if (fields[i].required && (seen & (1u << fields[i].tag)) == 0)
+			return ph_why_not(reason, "field %u is missing", fields[i].tag);
 	}
 	return true;
 }
@@ -304,18 +285,16 @@ static bool decode(const char magic[4], const struct field *fields, size_t count
 bool wire_request_decode(const char *data, size_t len, struct wire_request *request,
 			 char reason[PH_REASON_MAX])
 {
+	bool ok;
+
 	memset(request, 0, sizeof *request);
-	if (!decode(WIRE_REQUEST_MAGIC, request_fields, COUNT(request_fields), data, len,
-		    (char *)request, reason)) {
+	ok = decode(WIRE_REQUEST_MAGIC, request_fields, COUNT(request_fields), data, len,
+		    (char *)request, reason);
+	if (ok && request->timeout < SETTINGS_TIMEOUT_MIN)
+		ok = ph_why_not(reason, "timeout out of range");
+	if (!ok)
 		wire_request_clear(request);
-		return false;
-	}
-	if (request->timeout < SETTINGS_TIMEOUT_MIN) {
-		snprintf(reason, PH_REASON_MAX, "timeout out of range");
-		wire_request_clear(request);
-		return false;
-	}
-	return true;
+	return ok;
 }
 
 bool wire_reply_decode(const char *data, size_t len, struct wire_reply *reply,

@@ -8,6 +8,8 @@
 #ifndef PAM_HEROKU_RESULT_H
 #define PAM_HEROKU_RESULT_H
 
+#include <stdbool.h>
+
 enum ph_result {
 	PH_OK = 0,          /* the step succeeded / the identity is allowed */
 	PH_REFUSED,         /* a definite no: bad credential, API said no, not allowed */
@@ -41,5 +43,12 @@ void ph_logf(const struct ph_log *log, int priority, const char *format, ...)
 
 /* Room for an explanation a step hands back to its caller. */
 #define PH_REASON_MAX 512
+
+/* Write why into reason and hand result back: return ph_reason(reason, PH_REFUSED, "..."). */
+enum ph_result ph_reason(char reason[PH_REASON_MAX], enum ph_result result,
+			 const char *format, ...) __attribute__((format(printf, 3, 4)));
+/* The same for a check that says no: return ph_why_not(reason, "..."). */
+bool ph_why_not(char reason[PH_REASON_MAX], const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

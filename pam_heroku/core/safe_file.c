@@ -1,15 +1,7 @@
 /*
- * safe_file.c - open the files the module trusts, refusing unsafe ones.
- *
- * As OpenSSH's StrictModes (misc.c, safe_path and safe_path_fd): a file that
- * someone other than root (or the account the module runs as) could have
- * written, or could have swapped by writing a directory on its way, may not
- * decide who logs in.  So the file and every directory from it up to "/"
- * are checked; a symbolic link is followed only by walking where it points
- * the same way; and what is read is the descriptor whose identity matches
- * the file the walk checked.  Files on procfs, sysfs and the like, whose
- * contents other processes choose however root-owned they look
- * (/proc/self/environ of a setuid su), are refused.
+ * safe_file.c - open the files the module trusts, refusing unsafe ones
+ * (safe_file.h).  As OpenSSH's StrictModes: what someone other than root or
+ * us could have written, or swapped through a directory, decides nothing.
  */
 #include "config.h"
 
@@ -44,20 +36,14 @@ static bool owned_by_root_or_us(const struct stat *st)
 bool safe_file_stat_ok(const struct stat *st, const char *path,
 		       enum safe_file_secrecy secrecy, char reason[PH_REASON_MAX])
 {
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(reason, PH_REASON_MAX, "%s is not a regular file", path);
-		return false;
-	}
-	if (!owned_by_root_or_us(st)) {
-		snprintf(reason, PH_REASON_MAX, "%s is owned by uid %lu, not by root or uid %lu",
-			 path, (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return false;
-	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(reason, PH_REASON_MAX, "%s is writable by group or others (mode %04o)",
-			 path, (unsigned)(st->st_mode & 07777));
-		return false;
-	}
+	if (!S_ISREG(st->st_mode))
+		return ph_why_not(reason, "%s is not a regular file", path);
+	if (!owned_by_root_or_us(st))
+		return ph_why_not(reason, "%s is owned by uid %lu, not by root or uid %lu",
+				  path, (unsigned long)st->st_uid, (unsigned long)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return ph_why_not(reason, "%s is writable by group or others (mode %04o)",
+				  path, (unsigned)(st->st_mode & 07777));
 	if (secrecy == SAFE_FILE_PRIVATE && !safe_file_is_private(st)) {
 		snprintf(reason, PH_REASON_MAX,
 			 "%s holds a secret but is readable by group or others (mode %04o)",
@@ -90,8 +76,7 @@ static bool walk_fail(struct walk *walk, const char *format, ...)
 	va_start(args, format);
 	vsnprintf(detail, sizeof detail, format, args);
 	va_end(args);
-	snprintf(walk->reason, PH_REASON_MAX, "%.200s: %s", walk->name, detail);
-	return false;
+	return ph_why_not(walk->reason, "%.200s: %s", walk->name, detail);
 }
 
 /*
@@ -255,17 +240,13 @@ static bool file_system_ok(int fd, const struct stat *st, const char *path,
 {
 	struct statfs fs;
 
-	if (fstatfs(fd, &fs) != 0) {
-		snprintf(reason, PH_REASON_MAX, "cannot stat the file system of %s: %s", path,
-			 strerror(errno));
-		return false;
-	}
+	if (fstatfs(fd, &fs) != 0)
+		return ph_why_not(reason, "cannot stat the file system of %s: %s", path,
+				  strerror(errno));
 	if (is_pseudo_fs((unsigned long)fs.f_type) ||
-	    is_on_devtmpfs((unsigned long)fs.f_type, st)) {
-		snprintf(reason, PH_REASON_MAX, "%s is on a pseudo file system (type 0x%lx), "
-			 "whose contents other processes choose", path, (unsigned long)fs.f_type);
-		return false;
-	}
+	    is_on_devtmpfs((unsigned long)fs.f_type, st))
+		return ph_why_not(reason, "%s is on a pseudo file system (type 0x%lx), whose "
+				  "contents other processes choose", path, (unsigned long)fs.f_type);
 	return true;
 }
 
@@ -278,10 +259,8 @@ static bool descriptor_ok(int fd, const char *path, enum safe_file_secrecy secre
 	struct walk *walk = calloc(1, sizeof *walk);
 	bool ok;
 
-	if (walk == NULL) {
-		snprintf(reason, PH_REASON_MAX, "out of memory checking %s", path);
-		return false;
-	}
+	if (walk == NULL)
+		return ph_why_not(reason, "out of memory checking %s", path);
 	walk->name = path;
 	walk->reason = reason;
 	if (fstat(fd, st) != 0) {
@@ -343,18 +322,15 @@ static enum ph_result read_all(int fd, const char *path, char *buffer, size_t ca
 
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
-			snprintf(reason, PH_REASON_MAX, "cannot read %s: %s", path, strerror(errno));
-			return PH_MISCONFIGURED;
-		}
+		if (got < 0)
+			return ph_reason(reason, PH_MISCONFIGURED,
+					 "cannot read %s: %s", path, strerror(errno));
 		if (got == 0)
 			break;
 		used += (size_t)got;
-		if (used == capacity) {
-			snprintf(reason, PH_REASON_MAX, "%s is larger than %zu bytes",
-				 path, capacity - 1);
-			return PH_MISCONFIGURED;
-		}
+		if (used == capacity)
+			return ph_reason(reason, PH_MISCONFIGURED, "%s is larger than %zu bytes",
+					 path, capacity - 1);
 	}
 	*len = used;
 	return PH_OK;

@@ -1,12 +1,7 @@
 /*
- * sanitize.c - keep only text that is safe to show on a terminal and to log.
- *
- * The API's error message reaches the user's terminal (PAM_ERROR_MSG) and
- * syslog, so a hostile or broken server must not be able to send escape
- * sequences or forge log lines.  Only valid UTF-8 without controls,
- * separators, bidirectional controls and non-ASCII spaces passes.  Fields
- * that come from outside (the PAM user, the Request-Id) are logged as
- * printable ASCII words with everything else as \xHH.
+ * sanitize.c - keep only text that is safe to show on a terminal and to log:
+ * the API's message reaches both, so a hostile server must not send escape
+ * sequences or forge log lines (sanitize.h says what passes).
  */
 #include "config.h"
 

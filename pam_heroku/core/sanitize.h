@@ -1,21 +1,17 @@
 /*
  * sanitize.h - text from the API (or a user name) made safe to show and log.
  *
- * sanitize_text drops every control character (below 0x20, 0x7f, the C1
- * range U+0080..U+009F), the line and paragraph separators U+2028/U+2029,
- * the bidirectional controls and marks (U+061C, U+200E/F, U+202A..U+202E,
- * U+2066..U+2069), the non-ASCII and invisible spaces (U+00A0, U+1680,
- * U+180E, U+2000..U+200D, U+202F, U+205F, U+2060, U+3000, U+FEFF) and every
- * byte that is not part of valid UTF-8, so no terminal escape sequence,
- * reordered text or forged log field passes through; then cuts the result
- * to at most max_bytes bytes on a character boundary.
+ * sanitize_text drops control characters (C0, DEL, C1), U+2028/U+2029, the
+ * bidirectional controls and marks, the non-ASCII and invisible spaces and
+ * every byte that is not valid UTF-8, so no escape sequence, reordered text
+ * or forged log field passes; then cuts to max_bytes on a character boundary.
  */
 #ifndef PAM_HEROKU_SANITIZE_H
 #define PAM_HEROKU_SANITIZE_H
 
 #include <stddef.h>
 
-/* The cut the interface names for the API's error message. */
+/* The API's error message is cut to this (pam_heroku(8)). */
 #define SANITIZE_MESSAGE_MAX 200
 
 /* Room for a PAM user of up to 64 bytes written as a field, every byte \xHH. */

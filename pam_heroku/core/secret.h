@@ -1,8 +1,6 @@
 /*
- * secret.h - memory that held a credential, the client secret or a token.
- *
- * Everything that ever held a secret is wiped with explicit_bzero before it
- * goes back to the allocator, on every path (duo_unix calls this duo_zero_free).
+ * secret.h - memory that held a credential, the client secret or a token is
+ * wiped with explicit_bzero before it goes back to the allocator, on every path.
  */
 #ifndef PAM_HEROKU_SECRET_H
 #define PAM_HEROKU_SECRET_H

@@ -1,13 +1,8 @@
 /*
- * exchange_path.c - where pam_heroku_exchange is: fixed when the module is built.
- *
- * The installed module and pam_heroku_check are compiled with the installed
- * path ($(libexecdir)/pam_heroku/pam_heroku_exchange) and nothing can change
- * it at run time.  Only the test builds (`make check`: tests/.libs/
- * pam_heroku_test.so, tests/pam_heroku_check_test) are compiled with
- * PAM_HEROKU_TEST_BUILD, which points at the build tree's helper and lets a
- * test substitute a misbehaving one; that code is not in what is installed
- * (tests/privsep/run checks the strings of pam_heroku.so).
+ * exchange_path.c - where pam_heroku_exchange is: fixed when the module is
+ * built, never at run time.  Only test builds (PAM_HEROKU_TEST_BUILD) use the
+ * build tree's helper and let a test substitute one; tests/privsep/run checks
+ * that the installed module holds no such code.
  */
 #include "config.h"
 

@@ -1,11 +1,7 @@
 /*
- * pam_heroku.c - the PAM glue: the only file that calls libpam.
- *
- * A login is one straight walk:
- *   settings -> credential -> token request -> exchange -> token response
- *   -> allowlist -> PAM: result code, environment, one log line.
- * Each step returns an enum ph_result; ph_result_pam() (result_pam.c) is the
- * one place where a verdict becomes a PAM return code.
+ * pam_heroku.c - the PAM glue, the only file that calls libpam: user, prompt,
+ * the walk (login.h), environment, pam_set_data and one log line; the
+ * verdict becomes a PAM code in one place, ph_result_pam().
  */
 #include "config.h"
 
@@ -42,14 +38,12 @@ static void emit_to_syslog(void *ctx, int priority, const char *message)
 	pam_syslog((pam_handle_t *)ctx, priority, "%s", message);
 }
 
-/* What one attempt logs about itself, in one line at the end. */
+/* One attempt: the walk's outcome, logged in one line at the end. */
 struct attempt {
 	pam_handle_t *pamh;
 	struct ph_log log;
 	char user[SANITIZE_USER_FIELD_SIZE];    /* the PAM user as a log field, "-" when unknown */
-	char heroku_user_id[UUID_LEN + 1];
-	char request_id[WIRE_REQUEST_ID_MAX + 1];
-	char reason[PH_REASON_MAX];
+	struct login_outcome outcome;           /* its reason also says why an earlier step failed */
 };
 
 static void attempt_init(struct attempt *attempt, pam_handle_t *pamh)
@@ -74,8 +68,8 @@ static int attempt_finish(struct attempt *attempt, enum ph_phase phase, enum ph_
 	pam_syslog(attempt->pamh, priority,
 		   "%s %s: user=%s heroku_user_id=%s request_id=%s reason=\"%s\"",
 		   phase == PH_PHASE_AUTH ? "auth" : "account", outcome_word(phase, result),
-		   attempt->user, ph_or_dash(attempt->heroku_user_id),
-		   ph_or_dash(attempt->request_id), attempt->reason);
+		   attempt->user, ph_or_dash(attempt->outcome.response.user_id),
+		   ph_or_dash(attempt->outcome.request_id), attempt->outcome.reason);
 	return ph_result_pam(phase, result);
 }
 
@@ -86,15 +80,11 @@ static enum ph_result fetch_user(struct attempt *attempt, const char **user)
 {
 	int rc = pam_get_user(attempt->pamh, user, NULL);
 
-	if (rc != PAM_SUCCESS) {
-		snprintf(attempt->reason, sizeof attempt->reason, "no user name: %s",
-			 pam_strerror(attempt->pamh, rc));
-		return PH_REFUSED;
-	}
-	if (*user == NULL || (*user)[0] == '\0') {
-		snprintf(attempt->reason, sizeof attempt->reason, "the user name is empty");
-		return PH_REFUSED;
-	}
+	if (rc != PAM_SUCCESS)
+		return ph_reason(attempt->outcome.reason, PH_REFUSED, "no user name: %s",
+				 pam_strerror(attempt->pamh, rc));
+	if (*user == NULL || (*user)[0] == '\0')
+		return ph_reason(attempt->outcome.reason, PH_REFUSED, "the user name is empty");
 	sanitize_field(attempt->user, sizeof attempt->user, *user, strlen(*user));
 	return PH_OK;
 }
@@ -108,10 +98,8 @@ static char *prompt_text(const struct settings *settings)
 }
 
 /*
- * Ask with this module's own prompt, whatever an earlier module stored, and
- * store the answer as PAM_AUTHTOK for the modules after this one.
- * *same_as_stored: the answer is byte for byte the PAM_AUTHTOK an earlier
- * module stored (sshd's password authentication and single-secret
+ * Ask with this module's own prompt and store the answer as PAM_AUTHTOK.
+ * *same_as_stored: it is what an earlier module stored (sshd and single-secret
  * applications answer every prompt with the one password the user typed).
  */
 static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char **typed,
@@ -143,13 +131,9 @@ static int prompt_for_token(pam_handle_t *pamh, const char *prompt, const char *
 }
 
 /*
- * The credential, and whether it was typed at this module's prompt.
- *
- * use_first_pass / try_first_pass: pam_get_authtok, which reads them from
- * the module line, takes a token an earlier module stored.  Without either
- * flag the module always asks with its own prompt: pam_get_authtok alone
- * would take whatever is stored - a local password checked by pam_unix just
- * before, say - and send it to Heroku.
+ * The credential, and whether it was typed at this module's prompt.  Only
+ * with use_first_pass/try_first_pass is a stored token taken: otherwise a
+ * local password pam_unix just checked would be sent to Heroku.
  */
 static enum ph_result fetch_credential(struct attempt *attempt, const struct settings *settings,
 				       const char **typed, bool *prompted, int *conv_again)
@@ -160,10 +144,9 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	bool same_as_stored = false;
 	int rc;
 
-	if (prompt == NULL) {
-		snprintf(attempt->reason, sizeof attempt->reason, "cannot build the prompt");
-		return PH_UNAVAILABLE;
-	}
+	if (prompt == NULL)
+		return ph_reason(attempt->outcome.reason, PH_UNAVAILABLE,
+				 "cannot build the prompt");
 	*prompted = !reuse || pam_get_item(attempt->pamh, PAM_AUTHTOK, &stored) != PAM_SUCCESS ||
 		    stored == NULL;
 	if (reuse)
@@ -172,13 +155,11 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 		rc = prompt_for_token(attempt->pamh, prompt, typed, &same_as_stored);
 	free(prompt);
 	*conv_again = rc == PAM_CONV_AGAIN;
-	if (rc != PAM_SUCCESS || *typed == NULL) {
-		snprintf(attempt->reason, sizeof attempt->reason, "no credential: %s",
-			 pam_strerror(attempt->pamh, rc));
-		return PH_REFUSED;
-	}
+	if (rc != PAM_SUCCESS || *typed == NULL)
+		return ph_reason(attempt->outcome.reason, PH_REFUSED, "no credential: %s",
+				 pam_strerror(attempt->pamh, rc));
 	if (same_as_stored) {
-		snprintf(attempt->reason, sizeof attempt->reason,
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
 			 "the answer is the password an earlier module was given "
 			 "(an application that answers every prompt alike); nothing sent");
 		return PH_REFUSED;
@@ -209,9 +190,9 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
 }
 
 /* Hand the identity to the session and to our own account phase. */
-static enum ph_result publish_identity(struct attempt *attempt, const struct settings *settings,
-				       const struct token_response *response)
+static enum ph_result publish_identity(struct attempt *attempt, const struct settings *settings)
 {
+	const struct token_response *response = &attempt->outcome.response;
 	char *user_id = strdup(response->user_id);
 	bool ok = user_id != NULL &&
 		  pam_set_data(attempt->pamh, DATA_USER_ID, user_id, free_data) == PAM_SUCCESS;
@@ -224,7 +205,7 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 	if (ok && settings->export_access_token)
 		ok = put_env(attempt->pamh, "HEROKU_API_KEY", response->access_token);
 	if (!ok) {
-		snprintf(attempt->reason, sizeof attempt->reason,
+		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
 			 "cannot set the PAM environment (out of memory)");
 		return PH_UNAVAILABLE;
 	}
@@ -236,12 +217,13 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
  * again while it is unchanged.  Without it (out of memory) the account
  * phase scans again: nothing fails.
  */
-static void keep_verdict(pam_handle_t *pamh, const struct settings *settings, const char *user,
-			 const struct login_outcome *outcome)
+static void keep_verdict(struct attempt *attempt, const struct settings *settings,
+			 const char *user)
 {
-	struct login_verdict *verdict = login_verdict_new(settings, user, outcome);
+	struct login_verdict *verdict = login_verdict_new(settings, user, &attempt->outcome);
 
-	if (verdict != NULL && pam_set_data(pamh, DATA_VERDICT, verdict, free_data) != PAM_SUCCESS)
+	if (verdict != NULL &&
+	    pam_set_data(attempt->pamh, DATA_VERDICT, verdict, free_data) != PAM_SUCCESS)
 		free(verdict);
 }
 
@@ -249,12 +231,9 @@ static void keep_verdict(pam_handle_t *pamh, const struct settings *settings, co
 /* The walk.                                                                */
 
 /*
- * What this module was typed never outlives a failed attempt: a refused
- * grant code or refresh token must not reach a later module (pam_sss
- * use_first_pass, pam_exec expose_authtok), and after "the API could not be
- * asked" a fallback module (authinfo_unavail=ignore) must ask for its own
- * password rather than be handed the grant code; nor must a user ever have
- * to type a local password at this prompt.  libpam wipes the item.
+ * What was typed here never outlives a failed attempt: a later module
+ * (pam_sss use_first_pass, pam_exec expose_authtok, a fallback after
+ * authinfo_unavail) must not be handed the grant code.  libpam wipes the item.
  */
 static void forget_typed(struct attempt *attempt, enum ph_result result, int flags)
 {
@@ -270,10 +249,8 @@ static const char *const exported_names[] = {
 
 /*
  * Nothing from an earlier attempt on this handle survives (sudo and login
- * retry on one handle): no exported variable (pam_putenv with a bare name
- * removes it, and libpam wipes it; asked only for one that is set, since
- * libpam logs an error for removing an absent one), no identity for the
- * account phase.
+ * retry on one): no exported variable (only a set one is removed: libpam logs
+ * removing an absent one), no identity for the account phase.
  */
 static void forget_identity(pam_handle_t *pamh)
 {
@@ -285,41 +262,35 @@ static void forget_identity(pam_handle_t *pamh)
 }
 
 /* Show the API's refusal to the user: it has already been made safe text. */
-static void tell_refusal(struct attempt *attempt, const struct login_outcome *outcome, int flags)
+static void tell_refusal(const struct attempt *attempt, int flags)
 {
-	if (outcome->response.message[0] != '\0' && !(flags & PAM_SILENT))
-		pam_error(attempt->pamh, "Heroku: %s", outcome->response.message);
+	const char *message = attempt->outcome.response.message;
+
+	if (message[0] != '\0' && !(flags & PAM_SILENT))
+		pam_error(attempt->pamh, "Heroku: %s", message);
 }
 
 static enum ph_result authenticate(struct attempt *attempt, struct settings *settings,
 				   int flags, int argc, const char **argv, int *conv_again)
 {
-	struct login_outcome outcome;
 	const char *typed = NULL;
 	const char *user = NULL;
 	bool prompted = false;
 	enum ph_result result;
 
-	memset(&outcome, 0, sizeof outcome);
 	result = fetch_user(attempt, &user);
 	if (result == PH_OK)
-		result = settings_load(settings, argc, argv, &attempt->log, attempt->reason);
+		result = settings_load(settings, argc, argv, &attempt->log, attempt->outcome.reason);
 	if (result == PH_OK)
 		result = fetch_credential(attempt, settings, &typed, &prompted, conv_again);
-	if (result == PH_OK) {
-		result = login_decide(settings, typed, user, &attempt->log, &outcome);
-		snprintf(attempt->reason, sizeof attempt->reason, "%s", outcome.reason);
-		snprintf(attempt->heroku_user_id, sizeof attempt->heroku_user_id, "%s",
-			 outcome.response.user_id);
-		snprintf(attempt->request_id, sizeof attempt->request_id, "%s", outcome.request_id);
-	}
+	if (result == PH_OK)
+		result = login_decide(settings, typed, user, &attempt->log, &attempt->outcome);
 	if (result == PH_REFUSED)
-		tell_refusal(attempt, &outcome, flags);
+		tell_refusal(attempt, flags);
 	if (result == PH_OK)
-		result = publish_identity(attempt, settings, &outcome.response);
+		result = publish_identity(attempt, settings);
 	if (result == PH_OK)
-		keep_verdict(attempt->pamh, settings, user, &outcome);
-	login_outcome_clear(&outcome);
+		keep_verdict(attempt, settings, user);
 	if (result != PH_OK && prompted)
 		forget_typed(attempt, result, flags);
 	return result;
@@ -331,19 +302,18 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct attempt attempt;
 	enum ph_result result;
 	int conv_again = 0;
-	int rc;
 
 	attempt_init(&attempt, pamh);
 	memset(&settings, 0, sizeof settings);
 	forget_identity(pamh);
 	result = authenticate(&attempt, &settings, flags, argc, argv, &conv_again);
+	login_outcome_clear(&attempt.outcome);
 	settings_free(&settings);
 	if (result != PH_OK)
 		forget_identity(pamh);
 	if (conv_again)
 		return PAM_INCOMPLETE;  /* the application will call us again */
-	rc = attempt_finish(&attempt, PH_PHASE_AUTH, result);
-	return rc;
+	return attempt_finish(&attempt, PH_PHASE_AUTH, result);
 }
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -361,7 +331,6 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct attempt attempt;
 	const void *user_id = NULL, *verdict = NULL;
 	const char *user = NULL;
-	unsigned matched_line;
 	enum ph_result result;
 
 	(void)flags;
@@ -370,15 +339,16 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (pam_get_data(pamh, DATA_VERDICT, &verdict) != PAM_SUCCESS)
 		verdict = NULL;
 	attempt_init(&attempt, pamh);
-	snprintf(attempt.heroku_user_id, sizeof attempt.heroku_user_id, "%s",
+	snprintf(attempt.outcome.response.user_id, sizeof attempt.outcome.response.user_id, "%s",
 		 (const char *)user_id);
 	memset(&settings, 0, sizeof settings);
 	result = fetch_user(&attempt, &user);
 	if (result == PH_OK)
-		result = settings_load(&settings, argc, argv, &attempt.log, attempt.reason);
+		result = settings_load(&settings, argc, argv, &attempt.log, attempt.outcome.reason);
 	if (result == PH_OK)
 		result = login_recheck_allowlist(&settings, user_id, user, verdict, &attempt.log,
-						 &matched_line, attempt.reason);
+						 &attempt.outcome.matched_line,
+						 attempt.outcome.reason);
 	settings_free(&settings);
 	return attempt_finish(&attempt, PH_PHASE_ACCOUNT, result);
 }

@@ -1,21 +1,8 @@
 /*
- * pam_heroku_check.c - check pam_heroku's configuration, try a login, learn
- * a Heroku user id, or print the authorize URL, with the module's own code.
- *
- *   pam_heroku_check [--quiet] [--config PATH] [key=value ...]
- *   pam_heroku_check [--quiet] [--config PATH] --login USER [key=value ...]
- *   pam_heroku_check [--quiet] [--config PATH] --identify[=ACCOUNT] [key=value ...]
- *   pam_heroku_check [--quiet] [--config PATH] --authorize-url [key=value ...]
- *
- * Linked with libpamheroku_core, the same steps pam_heroku.so runs:
- * settings_load, then login_decide (credential, request, exchange, answer,
- * allowlist) for --login, its first part login_identify for --identify, and
- * authorize_* for the URL, so what it reports is what the module would do.  Their log sink prints to
- * stderr here instead of going to syslog.  Nothing here prints the
- * credential, the client secret or a token.
- *
- * Exit status: 0 when the module would run (or the login would be granted,
- * or the user id or the URL was printed), 1 otherwise, 2 on a usage error.
+ * pam_heroku_check.c - check pam_heroku's configuration, try a login, learn a
+ * Heroku user id or print the authorize URL (pam_heroku_check(8)) through the
+ * module's own steps, so it cannot decide differently.  Nothing here prints
+ * the credential, the client secret or a token.
  */
 #include "config.h"
 
@@ -511,11 +498,6 @@ static void print_settings(const struct settings *settings, const struct options
 }
 
 /*
- * Load the settings and look at everything the module would look at.  With
- * validate_allowlist, every allowlist line is judged too (--login leaves
- * that to the real scan, which reports the same lines).
- */
-/*
  * Every allowlist line judged, and counted by whom it grants.  A file that
  * grants nobody is a warning: the module runs, and refuses every login.
  */
@@ -540,6 +522,10 @@ static enum ph_result scan_allowlist(const struct settings *settings, struct rep
 	return PH_OK;
 }
 
+/*
+ * Load the settings and look at everything the module would look at; with
+ * validate_allowlist every allowlist line too (--login leaves that to its scan).
+ */
 static enum ph_result load_and_check(struct settings *settings, const struct options *options,
 				     bool validate_allowlist, struct report *report,
 				     struct allowlist_report *allowlist, char reason[PH_REASON_MAX])
@@ -701,11 +687,9 @@ static void echo_off_end(struct echo_off *state, int fd)
 }
 
 /*
- * One line from fd into typed (NUL-terminated, without its newline).  What
- * does not fit is read and dropped; the kept part is then already longer
- * than any credential, so credential_parse refuses it as the module would.
- * Read byte by byte with read(2): no stdio buffer keeps a copy.
- * false when nothing at all could be read (end of input, error, signal).
+ * One line from fd into typed, without its newline; false when nothing could
+ * be read.  Byte by byte, so no stdio buffer keeps a copy; what does not fit
+ * is dropped (the kept part is already too long for credential_parse).
  */
 static bool read_line(int fd, char typed[TYPED_MAX + 1])
 {
@@ -742,17 +726,13 @@ static enum ph_result read_credential(const struct settings *settings, char type
 	if (interactive) {
 		char *prompt = NULL;
 
-		if (authorize_prompt_build(settings, &prompt) != PH_OK) {
-			snprintf(reason, PH_REASON_MAX, "cannot build the prompt");
-			return PH_UNAVAILABLE;
-		}
+		if (authorize_prompt_build(settings, &prompt) != PH_OK)
+			return ph_reason(reason, PH_UNAVAILABLE, "cannot build the prompt");
 		fprintf(stderr, "%s", prompt);
 		fflush(stderr);
 		free(prompt);
-		if (!echo_off_start(&echo, STDIN_FILENO)) {
-			snprintf(reason, PH_REASON_MAX, "cannot turn off the terminal's echo");
-			return PH_REFUSED;
-		}
+		if (!echo_off_start(&echo, STDIN_FILENO))
+			return ph_reason(reason, PH_REFUSED, "cannot turn off the terminal's echo");
 	}
 	ok = read_line(STDIN_FILENO, typed);
 	if (interactive)
@@ -763,13 +743,11 @@ static enum ph_result read_credential(const struct settings *settings, char type
 		explicit_bzero(typed, TYPED_MAX + 1);
 		signal(signo, SIG_DFL);
 		raise(signo);
-		snprintf(reason, PH_REASON_MAX, "interrupted");
-		return PH_REFUSED;
+		return ph_reason(reason, PH_REFUSED, "interrupted");
 	}
 	if (!ok) {
 		/* As pam_get_authtok failing in the module: no credential, refused. */
-		snprintf(reason, PH_REASON_MAX, "no credential: nothing could be read");
-		return PH_REFUSED;
+		return ph_reason(reason, PH_REFUSED, "no credential: nothing could be read");
 	}
 	return PH_OK;
 }
@@ -778,10 +756,8 @@ static enum ph_result read_credential(const struct settings *settings, char type
 /* --login and --identify: the module's walk, told step by step.           */
 
 /*
- * The module's walk with the credential read here: login_decide for
- * --login, its first part login_identify (no allowlist step) for --identify.
- * --identify judges the allowlist's lines too: the administrator is about
- * to add one.
+ * The module's walk with the credential read here.  --identify judges the
+ * allowlist's lines too: the administrator is about to add one.
  */
 static enum ph_result login_walk(const struct options *options, struct settings *settings,
 				 struct report *report, struct allowlist_report *allowlist,

@@ -1,8 +1,6 @@
 /*
- * secret_json.c - a cJSON tree that held secrets, wiped before it is freed.
- *
- * Apart from secret.c so that only pam_heroku_exchange, which builds and
- * parses JSON, links cJSON; the module does not.
+ * secret_json.c - a cJSON tree that held secrets, wiped before it is freed;
+ * apart from secret.c so that only the helper links cJSON.
  */
 #include "config.h"
 

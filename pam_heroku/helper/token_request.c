@@ -1,10 +1,7 @@
 /*
- * token_request.c - the body of POST /oauth/tokens, built with cJSON.
- *
- * The credential and the client secret pass through cJSON's tree and its
- * printer; both are wiped before anything is freed.  The body is printed
- * into a buffer we own (cJSON_PrintPreallocated), so cJSON never reallocates
- * a buffer holding a secret and frees the old copy unwiped.
+ * token_request.c - the body of POST /oauth/tokens, built with cJSON.  It is
+ * printed into our own buffer (cJSON_PrintPreallocated) so cJSON never
+ * frees an unwiped copy of a secret; the tree is wiped before it is freed.
  */
 #include "config.h"
 

@@ -1,11 +1,7 @@
 /*
- * token_response.c - judge what POST /oauth/tokens answered.
- *
- * The answer comes over the network and decides who logs in, so it is read
- * strictly: only a 201 with exactly one well-formed user.id counts, a key the
- * module reads may not appear twice (cJSON would silently pick the first),
- * and anything that would be exported must match its character rules.  The
- * parse tree holds tokens, so its strings are wiped before it is freed.
+ * token_response.c - judge what POST /oauth/tokens answered (token_response.h).
+ * The answer decides who logs in, so it is read strictly: a key the module
+ * reads may not appear twice (cJSON would silently pick the first).
  */
 #include "config.h"
 
@@ -44,19 +40,15 @@ static enum ph_result read_user(const cJSON *root, struct token_response *respon
 {
 	const cJSON *user, *id = NULL;
 
-	if (!unique_member(root, "user", &user) || (user && !unique_member(user, "id", &id))) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: user or user.id appears twice");
-		return PH_UNAVAILABLE;
-	}
-	if (!cJSON_IsObject(user)) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: no user object");
-		return PH_UNAVAILABLE;
-	}
+	if (!unique_member(root, "user", &user) || (user && !unique_member(user, "id", &id)))
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: user or user.id appears twice");
+	if (!cJSON_IsObject(user))
+		return ph_reason(reason, PH_UNAVAILABLE, "malformed response: no user object");
 	if (id == NULL || !cJSON_IsString(id) ||
-	    !uuid_is_valid(id->valuestring, strlen(id->valuestring))) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: user.id is not a UUID");
-		return PH_UNAVAILABLE;
-	}
+	    !uuid_is_valid(id->valuestring, strlen(id->valuestring)))
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: user.id is not a UUID");
 	/* Kept as the API sent it (HEROKU_USER_ID is user.id); every comparison
 	 * of ids is case-insensitive. */
 	memcpy(response->user_id, id->valuestring, UUID_LEN + 1);
@@ -70,10 +62,9 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 	const cJSON *session, *id = NULL;
 
 	if (!unique_member(root, "session", &session) ||
-	    (cJSON_IsObject(session) && !unique_member(session, "id", &id))) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: session or session.id appears twice");
-		return PH_UNAVAILABLE;
-	}
+	    (cJSON_IsObject(session) && !unique_member(session, "id", &id)))
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: session or session.id appears twice");
 	if (session == NULL || cJSON_IsNull(session))
 		return PH_OK;
 	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
@@ -98,22 +89,18 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 	char why[PH_REASON_MAX];
 
 	if (!unique_member(root, "access_token", &access) ||
-	    (cJSON_IsObject(access) && !unique_member(access, "token", &token))) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: access_token appears twice");
-		return PH_UNAVAILABLE;
-	}
+	    (cJSON_IsObject(access) && !unique_member(access, "token", &token)))
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: access_token appears twice");
 	/* The same token68 rule as a typed credential; never quoted in a reason. */
 	if (token == NULL || !cJSON_IsString(token) ||
 	    credential_parse(token->valuestring, PH_GRANT_AUTHORIZATION_CODE, &shape, why) != PH_OK ||
-	    shape.value != token->valuestring) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: access_token.token is missing or not a token");
-		return PH_UNAVAILABLE;
-	}
+	    shape.value != token->valuestring)
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: access_token.token is missing or not a token");
 	response->access_token = secret_strdup(token->valuestring);
-	if (response->access_token == NULL) {
-		snprintf(reason, PH_REASON_MAX, "out of memory");
-		return PH_UNAVAILABLE;
-	}
+	if (response->access_token == NULL)
+		return ph_reason(reason, PH_UNAVAILABLE, "out of memory");
 	return PH_OK;
 }
 
@@ -178,10 +165,9 @@ static enum ph_result parse_success(const char *body, size_t body_len, bool want
 		return PH_UNAVAILABLE;
 	}
 	root = parse_object(body, body_len);
-	if (root == NULL) {
-		snprintf(reason, PH_REASON_MAX, "malformed response: the 201 body is not a JSON object");
-		return PH_UNAVAILABLE;
-	}
+	if (root == NULL)
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: the 201 body is not a JSON object");
 	result = read_user(root, response, reason);
 	if (result == PH_OK)
 		result = read_session(root, response, reason);
@@ -226,16 +212,14 @@ enum ph_result token_response_parse(long status, const char *body, size_t body_l
 		return parse_success(body, body_len, want_access_token, response, reason);
 	if (is_refusal_status(status)) {
 		read_error(body, body_len, response);
-		snprintf(reason, PH_REASON_MAX, "the API refused the credential (%ld %s)%s%s",
-			 status, response->error_id[0] ? response->error_id : "error",
-			 response->message[0] ? ": " : "", response->message);
-		return PH_REFUSED;
+		return ph_reason(reason, PH_REFUSED, "the API refused the credential (%ld %s)%s%s",
+				 status, response->error_id[0] ? response->error_id : "error",
+				 response->message[0] ? ": " : "", response->message);
 	}
 	read_error(body, body_len, response);
-	snprintf(reason, PH_REASON_MAX, "the API answered %ld%s%s%s%s", status,
-		 response->error_id[0] ? " " : "", response->error_id,
-		 response->message[0] ? ": " : "", response->message);
-	return PH_UNAVAILABLE;
+	return ph_reason(reason, PH_UNAVAILABLE, "the API answered %ld%s%s%s%s", status,
+			 response->error_id[0] ? " " : "", response->error_id,
+			 response->message[0] ? ": " : "", response->message);
 }
 
 void token_response_clear(struct token_response *response)

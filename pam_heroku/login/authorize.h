@@ -1,17 +1,12 @@
 /*
  * authorize.h - the URL a user opens to get a grant code, and the prompt
- * that shows it.
+ * that shows it; the module and pam_heroku_check both call these.
  *
  *   {authorize_url}?client_id=ID&response_type=code&scope=identity&state=S
  *
- * S is 128 bits from getrandom(2) as 32 lower-case hex digits, fresh for each
- * call.  Nothing is percent-encoded because nothing needs it: settings_load
- * only accepts an authorize_url without '?', '#', blank or control character
- * and a client_id of RFC 3986 unreserved characters (checked again here, so
- * a caller that filled struct settings by hand still fails closed).
- *
- * The module (the password prompt) and pam_heroku_check (--authorize-url,
- * and the prompt --login shows) both call these, so they cannot disagree.
+ * S is 128 bits from getrandom(2), fresh for each call.  Nothing needs
+ * percent-encoding: the authorize_url and client_id checks settings_load
+ * makes are made again here, for a caller that filled struct settings by hand.
  */
 #ifndef PAM_HEROKU_AUTHORIZE_H
 #define PAM_HEROKU_AUTHORIZE_H

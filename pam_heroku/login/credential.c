@@ -1,9 +1,7 @@
 /*
- * credential.c - the typed password as a grant, or refused with no request.
- *
- * Only RFC 6750 token68 text may reach the request: no blank, quote, brace
- * or control character, whatever the JSON encoder would make of it.  Reasons
- * never quote what was typed: it may be a real secret typed in the wrong box.
+ * credential.c - the typed password as a grant, or refused with no request
+ * (credential.h).  Reasons never quote what was typed: it may be a real
+ * secret typed in the wrong box.
  */
 #include "config.h"
 
@@ -87,15 +85,11 @@ enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
 	const char *value = typed;
 	size_t len;
 
-	if (typed == NULL) {
-		snprintf(reason, PH_REASON_MAX, "no credential was given");
-		return PH_REFUSED;
-	}
-	if (is_sshd_substitute(typed)) {
-		snprintf(reason, PH_REASON_MAX, "sshd refused the account before PAM "
-			 "(its substitute answer for an invalid or disallowed user)");
-		return PH_REFUSED;
-	}
+	if (typed == NULL)
+		return ph_reason(reason, PH_REFUSED, "no credential was given");
+	if (is_sshd_substitute(typed))
+		return ph_reason(reason, PH_REFUSED, "sshd refused the account before PAM "
+				 "(its substitute answer for an invalid or disallowed user)");
 	if (strip_prefix(&value, CREDENTIAL_PREFIX_CODE))
 		credential->grant = PH_GRANT_AUTHORIZATION_CODE;
 	else if (strip_prefix(&value, CREDENTIAL_PREFIX_REFRESH))
@@ -104,15 +98,11 @@ enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
 		credential->grant = default_grant;
 
 	len = strnlen(value, CREDENTIAL_MAX_LEN + 1);
-	if (len == 0) {
-		snprintf(reason, PH_REASON_MAX, "the credential is empty");
-		return PH_REFUSED;
-	}
-	if (len > CREDENTIAL_MAX_LEN) {
-		snprintf(reason, PH_REASON_MAX, "the credential is longer than %d bytes",
-			 CREDENTIAL_MAX_LEN);
-		return PH_REFUSED;
-	}
+	if (len == 0)
+		return ph_reason(reason, PH_REFUSED, "the credential is empty");
+	if (len > CREDENTIAL_MAX_LEN)
+		return ph_reason(reason, PH_REFUSED, "the credential is longer than %d bytes",
+				 CREDENTIAL_MAX_LEN);
 	if (!is_token68(value, len)) {
 		snprintf(reason, PH_REASON_MAX,
 			 "the credential holds a character that no grant code or token has");

@@ -1,14 +1,8 @@
 /*
- * exchange_child.c - run pam_heroku_exchange for one login (exchange_child.h).
- *
- * The shape of sssd's krb5_child handler: fork + execve of a fixed program,
- * one message in through a pipe, closed, one message out, a deadline that
- * ends with SIGKILL, and the child reaped by its own pid.  This runs inside
- * sshd's monitor, su or sudo, so it changes nothing process-wide: no signal
- * disposition (SIGPIPE is held back for this thread only while writing), no
- * SIGCHLD handling (if the host reaps its children itself, the reply on the
- * pipe still decides), and between fork and execve the child makes only
- * async-signal-safe calls.
+ * exchange_child.c - run pam_heroku_exchange for one login, as sssd runs
+ * krb5_child: fork + execve, one message each way, SIGKILL at the deadline,
+ * reaped by pid.  It runs inside sshd, su or sudo, so it changes nothing
+ * process-wide (no signal disposition, no SIGCHLD handler).
  */
 #include "config.h"
 
@@ -46,15 +40,12 @@ bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
 	struct stat st;
 	int fd = safe_file_open_stat(path, SAFE_FILE_PUBLIC, NULL, &st, why);
 
-	if (fd < 0) {
-		snprintf(reason, PH_REASON_MAX, "exchange helper: %.480s", why);
-		return false;
-	}
+	if (fd < 0)
+		return ph_why_not(reason, "exchange helper: %.480s", why);
 	close(fd);
 	if ((st.st_mode & S_IXUSR) != 0)
 		return true;
-	snprintf(reason, PH_REASON_MAX, "exchange helper %s is not executable", path);
-	return false;
+	return ph_why_not(reason, "exchange helper %s is not executable", path);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -132,20 +123,14 @@ static void become_helper(const char *path, int request_end, int reply_end)
 	_exit(127);
 }
 
-struct child {
-	pid_t pid;
-	int to_child;           /* the request goes here */
-	int from_child;         /* the reply comes from here */
-};
-
-static bool start_helper(const char *path, struct child *child, char reason[PH_REASON_MAX])
+/* On failure child->pid stays -1. */
+static bool start_helper(const char *path, struct exchange_child *child,
+			 char reason[PH_REASON_MAX])
 {
 	int request[2], reply[2];
 
-	if (!pipe_above_stdio(request)) {
-		snprintf(reason, PH_REASON_MAX, "cannot make a pipe: %s", strerror(errno));
-		return false;
-	}
+	if (!pipe_above_stdio(request))
+		return ph_why_not(reason, "cannot make a pipe: %s", strerror(errno));
 	if (!pipe_above_stdio(reply)) {
 		snprintf(reason, PH_REASON_MAX, "cannot make a pipe: %s", strerror(errno));
 		close(request[0]);
@@ -259,12 +244,24 @@ struct end {
 };
 
 /*
+ * The pause before the next look at a child that has not ended: 50 us at
+ * first, doubling to 2 ms.  The kernel closes the helper's pipe (the
+ * module's end-of-reply) a little before it makes the helper a zombie; a
+ * first pause of 2 ms made three logins in four wait out that short gap.
+ */
+static long next_pause_ns(long pause_ns)
+{
+	return pause_ns >= 1000 * 1000 ? 2 * 1000 * 1000 : 2 * pause_ns;
+}
+
+/*
  * waitpid(pid) until it ends or the deadline passes, then SIGKILL.  ECHILD
  * (the host reaped it first) leaves the end unknown: the reply decides.
  */
 static struct end reap(pid_t pid, long long deadline)
 {
 	struct end end = { ENDED_UNKNOWN, 0, false };
+	long pause_ns = 50 * 1000;
 	int status;
 
 	for (;;) {
@@ -282,9 +279,10 @@ static struct end reap(pid_t pid, long long deadline)
 			continue;
 		}
 		{
-			struct timespec pause = { 0, 2 * 1000 * 1000 };
+			struct timespec pause = { 0, pause_ns };
 
 			nanosleep(&pause, NULL);
+			pause_ns = next_pause_ns(pause_ns);
 		}
 	}
 	if (WIFEXITED(status)) {
@@ -393,21 +391,14 @@ static bool encode_request(const struct settings *settings, const struct credent
 
 void exchange_child_start(struct exchange_child *child)
 {
-	struct child started;
-
 	memset(child, 0, sizeof *child);
 	child->pid = -1;
 	if (!exchange_child_helper_ok(child->reason)) {
 		child->failure = PH_MISCONFIGURED;
 		return;
 	}
-	if (!start_helper(exchange_helper_path(), &started, child->reason)) {
+	if (!start_helper(exchange_helper_path(), child, child->reason))
 		child->failure = PH_UNAVAILABLE;
-		return;
-	}
-	child->pid = started.pid;
-	child->to_child = started.to_child;
-	child->from_child = started.from_child;
 }
 
 void exchange_child_abandon(struct exchange_child *child)
@@ -441,8 +432,8 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
 		free(answer);
 		exchange_child_abandon(child);
-		snprintf(reply->reason, sizeof reply->reason, "out of memory preparing the request");
-		return reply->result = PH_UNAVAILABLE;
+		return reply->result = ph_reason(reply->reason, PH_UNAVAILABLE,
+						 "out of memory preparing the request");
 	}
 	if (send_request(child->to_child, request, request_len, deadline)) {
 		close(child->to_child);

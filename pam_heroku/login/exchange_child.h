@@ -2,12 +2,10 @@
  * exchange_child.h - the module's side of the exchange: start
  * pam_heroku_exchange, hand it one request, read back one verdict.
  *
- * The helper's path is fixed at build time (exchange_helper_path) and is
- * checked like every file the module trusts before it is run (safe_file.h:
- * the program and every directory up to / owned by root or the effective
- * uid, writable by nobody else), and must be executable.  The helper runs with an empty
- * environment, a fixed argv and only its two pipe ends; it is killed when
- * the exchange's timeout plus EXCHANGE_CHILD_MARGIN has passed.
+ * The helper's path is fixed at build time and is checked like every file the
+ * module trusts (safe_file.h) and must be executable.  It runs with an empty
+ * environment, a fixed argv and its two pipe ends, and is killed when the
+ * timeout plus EXCHANGE_CHILD_MARGIN has passed.
  *
  *   helper missing or untrusted                 -> PH_MISCONFIGURED
  *   helper crashed, killed, timed out, or its

@@ -1,11 +1,7 @@
 /*
  * login.c - one login decided: credential, could the account be granted at
- * all, request, exchange, answer, allowlist.
- *
- * Each step returns an enum ph_result and the walk stops at the first that
- * is not PH_OK, so every path that is not a clean success fails closed.  The
- * request, the POST and the answer's parse happen in pam_heroku_exchange, a
- * process of its own (exchange_child.h); only its small verdict comes back.
+ * all, exchange (in pam_heroku_exchange, exchange_child.h), allowlist.  The
+ * walk stops at the first step that is not PH_OK, so every path fails closed.
  */
 #include "config.h"
 
@@ -50,8 +46,8 @@ static enum ph_result exchange_credential(const struct settings *settings,
 
 	if (settings->client_secret == NULL) {
 		exchange_child_abandon(child);
-		snprintf(outcome->reason, sizeof outcome->reason, "no client secret is configured");
-		return PH_MISCONFIGURED;
+		return ph_reason(outcome->reason, PH_MISCONFIGURED,
+				 "no client secret is configured");
 	}
 	result = exchange_child_finish(child, settings, credential, &reply);
 	outcome->status = reply.status;
@@ -155,11 +151,9 @@ enum ph_result login_recheck_allowlist(const struct settings *settings, const ch
 }
 
 /*
- * Before anything is sent: can any allowlist line grant this account at all?
- * When none can, no answer of the API could change the verdict, and a POST
- * carrying the client secret for a non-existent account would only spend
- * the API's rate limit for everyone.  This scan reports the malformed lines;
- * the one after the exchange only looks for the granting line.
+ * Before anything is sent: can any line grant this account at all?  If not,
+ * no answer could change the verdict, and a POST would only spend the API's
+ * rate limit for everyone.  This scan reports the malformed lines.
  */
 static enum ph_result check_account_grantable(const struct settings *settings,
 					      const char *pam_user, const struct ph_log *log,
@@ -175,10 +169,9 @@ static enum ph_result check_account_grantable(const struct settings *settings,
 }
 
 /*
- * Once the API named the user: the lines the check before the exchange
- * found able to grant the account decide, without reading the file again;
- * only when there were more of them than it keeps is the file scanned for
- * the id (lines naming it only, the malformed ones were reported already).
+ * Once the API named the user, the lines found able to grant the account
+ * decide without reading the file again; only when there were more than are
+ * kept is the file scanned for the id.
  */
 static enum ph_result decide_grant(const struct settings *settings,
 				   const struct allowlist_outcome *grantable,
@@ -251,11 +244,8 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 	if (result != PH_OK)
 		return result;
 	/*
-	 * The helper starts up (exec, libraries, sandbox, TLS library) while
-	 * the allowlist is read: on two cores a long allowlist costs a login
-	 * little more than a short one.  It waits for the request, so when the
-	 * check refuses, it is stopped having sent nothing.  A helper that
-	 * could not start is reported only after the check, as before.
+	 * The helper starts up while the allowlist is read; it waits for the
+	 * request, so when the check refuses it is stopped having sent nothing.
 	 */
 	exchange_child_start(&child);
 	result = check_account_grantable(settings, pam_user, log, &grantable, outcome->reason);

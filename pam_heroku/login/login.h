@@ -1,12 +1,7 @@
 /*
- * login.h - the walk from a typed credential to a verdict, without PAM.
- *
- *   credential -> [pam_heroku_exchange: token request -> exchange -> token
- *   response] -> allowlist
- *
- * The module (pam_heroku.c) and pam_heroku_check --login both call this one
- * function (and --identify its first part), so the tool can never decide
- * differently from the module.
+ * login.h - the walk from a typed credential to a verdict, without PAM.  The
+ * module and pam_heroku_check --login/--identify call the same functions, so
+ * the tool can never decide differently from the module.
  */
 #ifndef PAM_HEROKU_LOGIN_H
 #define PAM_HEROKU_LOGIN_H
@@ -46,21 +41,16 @@ struct login_verdict {
 };
 
 /*
- * Decide whether typed (the password as typed, with its code:/refresh:
- * prefix) lets the Heroku identity behind it log in as pam_user.  Problems
- * with the allowlist's lines, and with settings->debug a line about the
- * exchange, go to log.  login_outcome_clear() must be called either way.
+ * Whether typed (with its code:/refresh: prefix) lets the Heroku identity
+ * behind it log in as pam_user.  login_outcome_clear() must follow either way.
  */
 enum ph_result login_decide(const struct settings *settings, const char *typed,
 			    const char *pam_user, const struct ph_log *log,
 			    struct login_outcome *outcome);
 
 /*
- * The walk without the allowlist step, for pam_heroku_check --identify:
- * who is the Heroku user behind typed?  PH_OK with outcome->response.user_id
- * set when the API answered a well-formed 201.  login_decide() takes the
- * very same steps to the API, with one more before the exchange (could any
- * allowlist line grant the account at all?).
+ * The same walk without the allowlist, for pam_heroku_check --identify: PH_OK
+ * with outcome->response.user_id when the API answered a well-formed 201.
  */
 enum ph_result login_identify(const struct settings *settings, const char *typed,
 			      const struct ph_log *log, struct login_outcome *outcome);
@@ -70,14 +60,10 @@ struct login_verdict *login_verdict_new(const struct settings *settings, const c
 					const struct login_outcome *outcome);
 
 /*
- * The allowlist step alone, for the account phase: PH_OK with the line that
- * grants pam_user to user_id in *matched_line and "FILE:N allows it" in
- * reason, PH_REFUSED or PH_MISCONFIGURED with why.  The auth phase's
- * verdict (earlier, may be NULL) stands when it is about the same user id,
- * account and allowlist path and the file is unchanged (allowlist_unchanged);
- * otherwise the file is scanned again, for the granting line only (the auth
- * phase reported the malformed lines).  With settings->debug, one line says
- * which it was.
+ * The allowlist step alone, for the account phase: the granting line in
+ * *matched_line, or why not.  The auth phase's verdict (earlier, may be NULL)
+ * stands for the same question while the file is unchanged; otherwise the
+ * file is scanned again for the granting line only.
  */
 enum ph_result login_recheck_allowlist(const struct settings *settings, const char *user_id,
 				       const char *pam_user, const struct login_verdict *earlier,

@@ -1,11 +1,8 @@
 /*
  * settings.c - module arguments + config file -> one checked struct settings.
- *
- * Like pam_unix's option table, every key is described once (keys[] below):
- * its kind, its field and the rule its value must pass.  Values are gathered
- * from the module line and from the file first, then each key takes the
- * module line's value if it has one, else the file's, else its default; so a
- * module argument always wins and every problem is found in one pass.
+ * Every key is described once in keys[] (kind, field, rule), as pam_unix's
+ * option table; all values are gathered first, so every problem is found in
+ * one pass and a module argument always wins.
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /*
  * unit.h - the Check suites of pam_heroku, one per step of a login, and the
  * few helpers they share (a log sink that collects messages, temporary files
- * with a given mode, the root-only skip).
+ * with a given mode, tests added only where they can run).
  *
  * Every test file includes "config.h" first, then this header.
  */
@@ -69,10 +69,20 @@ void unit_write_text(char path[PATH_MAX], const char *dir, const char *name,
 void unit_rmtree(const char *dir);
 
 /* ------------------------------------------------------------------------
- * Root-only tests: true when the effective uid is 0; otherwise prints
- * "SKIP: <name> needs root" and returns false (the test then passes).
+ * Tests that cannot run here are not added, so they are never counted as
+ * passed: "SKIP: <test>: <reason>" is printed instead, and main() ends with
+ * the number skipped.
  */
-bool unit_have_root(const char *name);
+void unit_add_test_if(TCase *tc, const TTest *test, bool ready, const char *reason);
+/* Added only when the effective uid is 0. */
+void unit_add_root_test(TCase *tc, const TTest *test);
+
+/*
+ * Root reads any file: with on false, CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+ * leave the effective set (they stay permitted, so true restores them) and
+ * file modes bind root as anyone else.  Nothing happens for other users.
+ */
+void unit_dac_override(bool on);
 
 /*
  * How much slower than native this run is, for the few checks that bound a

@@ -9,12 +9,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -141,13 +144,33 @@ void unit_rmtree(const char *dir)
 
 /* ------------------------------------------------------------------------ */
 
-bool unit_have_root(const char *name)
+static unsigned unit_skipped;
+
+void unit_add_test_if(TCase *tc, const TTest *test, bool ready, const char *reason)
 {
-	if (geteuid() == 0)
-		return true;
-	printf("SKIP: %s needs root\n", name);
-	fflush(stdout);
-	return false;
+	if (ready) {
+		tcase_add_test(tc, test);
+		return;
+	}
+	printf("SKIP: %s: %s\n", test->name, reason);
+	unit_skipped++;
+}
+
+void unit_add_root_test(TCase *tc, const TTest *test)
+{
+	unit_add_test_if(tc, test, geteuid() == 0, "needs root");
+}
+
+void unit_dac_override(bool on)
+{
+	struct __user_cap_header_struct head = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	uint32_t dac = 1u << CAP_DAC_OVERRIDE | 1u << CAP_DAC_READ_SEARCH;
+
+	ck_assert_int_eq(syscall(SYS_capget, &head, data), 0);
+	data[0].effective = on ? data[0].effective | (data[0].permitted & dac)
+			       : data[0].effective & ~dac;
+	ck_assert_int_eq(syscall(SYS_capset, &head, data), 0);
 }
 
 double unit_slowdown(void)
@@ -191,6 +214,8 @@ int main(void)
 
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
+	printf("Skipped: %u (named above by their SKIP lines, not counted in Checks)\n",
+	       unit_skipped);
 	srunner_free(runner);
 
 	unit_rmtree(unit_tmp_root);

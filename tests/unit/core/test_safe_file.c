@@ -505,8 +505,6 @@ START_TEST(test_walk_directory_of_other_uid_refused)
 {
 	char dir[PATH_MAX], sub[PATH_MAX], path[PATH_MAX];
 
-	if (!unit_have_root("test_walk_directory_of_other_uid_refused"))
-		return;
 	unit_tmpdir(dir);
 	unit_path(sub, dir, "sub");
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
@@ -542,8 +540,6 @@ START_TEST(test_owner_other_uid_refused)
 	char *text = NULL;
 	size_t len = 0;
 
-	if (!unit_have_root("test_owner_other_uid_refused"))
-		return;
 	unit_tmpdir(dir);
 	unit_write_text(path, dir, "f", "x\n", 0644);
 	ck_assert_int_eq(chown(path, unit_other_uid(), (gid_t)-1), 0);
@@ -560,8 +556,6 @@ START_TEST(test_owner_root_ok)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 
-	if (!unit_have_root("test_owner_root_ok"))
-		return;
 	unit_tmpdir(dir);
 	unit_write_text(path, dir, "f", "x\n", 0644);
 	ck_assert_int_eq(chown(path, 0, (gid_t)-1), 0);
@@ -591,7 +585,7 @@ Suite *safe_file_suite(void)
 	tcase_add_test(open_tc, test_walk_directory_modes);
 	tcase_add_test(open_tc, test_walk_symlinks);
 	tcase_add_test(open_tc, test_walk_refuses_pseudo_file_systems);
-	tcase_add_test(open_tc, test_walk_directory_of_other_uid_refused);
+	unit_add_root_test(open_tc, test_walk_directory_of_other_uid_refused);
 	suite_add_tcase(s, open_tc);
 
 	tcase_add_test(stat_tc, test_stat_ok);
@@ -605,8 +599,8 @@ Suite *safe_file_suite(void)
 	tcase_add_test(read_tc, test_read_refusals);
 	suite_add_tcase(s, read_tc);
 
-	tcase_add_test(root_tc, test_owner_other_uid_refused);
-	tcase_add_test(root_tc, test_owner_root_ok);
+	unit_add_root_test(root_tc, test_owner_other_uid_refused);
+	unit_add_root_test(root_tc, test_owner_root_ok);
 	suite_add_tcase(s, root_tc);
 	return s;
 }

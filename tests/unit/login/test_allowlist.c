@@ -446,8 +446,6 @@ START_TEST(test_other_owner)
 {
 	struct scan s;
 
-	if (!unit_have_root("test_other_owner"))
-		return;
 	scan_file(&s, EXAMPLE, strlen(EXAMPLE));
 	ck_assert_int_eq(chown(s.path, unit_other_uid(), (gid_t)-1), 0);
 	ck_assert_int_eq(scan_run(&s, ALICE_ID, "alice"), PH_MISCONFIGURED);
@@ -910,7 +908,7 @@ Suite *allowlist_suite(void)
 	tcase_add_test(file, test_unsafe_file);
 	tcase_add_test(file, test_not_regular_file);
 	tcase_add_test(file, test_private_file_ok);
-	tcase_add_test(file, test_other_owner);
+	unit_add_root_test(file, test_other_owner);
 	suite_add_tcase(s, file);
 
 	tcase_add_test(big, test_million_lines);

@@ -1,6 +1,8 @@
-"""The integration cases: one function per behaviour pam_heroku(8) documents.
+"""The integration tests: the built pam_heroku.so through real libpam
+(tests/pam_driver) against the fake Heroku API (tests/fake_api.py) over TLS
+with a test CA; one test per behaviour pam_heroku(8) documents.
 
-Each case gets `t` (harness.Case): its own directory with a default config
+Each test gets `t` (tests/conftest.py; harness.Case): its own directory with a default config
 file (mode 0600: this case's fake API, the test CA, the standard allowlist,
 timeout 10), the standard allowlist (0644, see harness.ALLOWLIST_LINES) and a
 private PAM confdir.  `t.login(user, *answers, ...)` runs tests/pam_driver
@@ -10,8 +12,8 @@ for exactly one "auth <outcome>: user=... heroku_user_id=... request_id=..."
 log line per authentication by each pam_heroku auth line of the stack, and
 for control characters in conversation messages.
 
-Whole-run checks (FINAL_CHECKS) scan every syslog capture and conversation
-for credentials, client secrets and tokens.
+The whole-run checks at the end of the file scan every syslog capture and
+conversation for credentials, client secrets and tokens.
 
 PAM_IGNORE cannot be seen directly: libpam never returns it from a stack (a
 stack of only ignored modules, or `ignore=die`, gives PAM_PERM_DENIED).  So
@@ -29,28 +31,11 @@ import shlex
 import shutil
 import subprocess
 
+import pytest
+
 from harness import (ALICE_ID, ALLOWLIST_BAD_LINES, ALLOWLIST_LINES, BOB_ID,
                      CAROL_ID, DAVE_ID, DEFAULT_PROMPT, PROXY_VARIABLES,
-                     SESSION_IDS, STRANGER_ID, CaseFailure, control_chars)
-
-CASES = []
-FINAL_CHECKS = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
-def final(fn):
-    FINAL_CHECKS.append(fn)
-    return fn
-
-
-def generated(name, fn):
-    fn.__name__ = name
-    fn.__qualname__ = name
-    CASES.append(fn)
+                     SESSION_IDS, STRANGER_ID, CaseFailure, add_test, control_chars)
 
 
 IGNORE_SENTINEL = "PAM_TRY_AGAIN"
@@ -116,17 +101,11 @@ def spki_pin(cert_path):
     return "sha256//" + base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def need_root(t, why):
-    if not t.suite.is_root:
-        t.skip(f"needs root ({why})")
-
-
 # --------------------------------------------------------------------------
 # The harness itself: without this, every "nothing leaked to syslog" check
 # would pass vacuously.
 
-@case
-def driver_captures_pam_syslog(t):
+def test_driver_captures_pam_syslog(t):
     t.service(lines=["auth required pam_warn.so", "auth required pam_permit.so"])
     r = t.login("alice", phases=["auth"])
     t.expect_auth(r, "PAM_SUCCESS")
@@ -139,8 +118,7 @@ def driver_captures_pam_syslog(t):
 # --------------------------------------------------------------------------
 # The credential and the grant sent.
 
-@case
-def grant_code_alice_success(t):
+def test_grant_code_alice_success(t):
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "authorization_code", "ok-alice", exact_text=True)
     t.check(r.prompt_count == 1, f"{r.prompt_count} prompts, expected 1")
@@ -149,46 +127,39 @@ def grant_code_alice_success(t):
             f"prompt {prompts!r}, expected [{DEFAULT_PROMPT!r}] (echo off)")
 
 
-@case
-def grant_code_bob_success(t):
+def test_grant_code_bob_success(t):
     r = login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
     t.expect_body(r, "authorization_code", "ok-bob")
 
 
-@case
-def grant_code_dave_success(t):
+def test_grant_code_dave_success(t):
     r = login_granted(t, "dave", "ok-dave", DAVE_ID, SESSION_IDS[DAVE_ID])
     t.expect_body(r, "authorization_code", "ok-dave")
 
 
-@case
-def code_prefix_sends_authorization_code(t):
+def test_code_prefix_sends_authorization_code(t):
     r = login_granted(t, "alice", "code:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "authorization_code", "ok-alice", exact_text=True)
 
 
-@case
-def refresh_prefix_sends_refresh_grant(t):
+def test_refresh_prefix_sends_refresh_grant(t):
     r = login_granted(t, "bob", "refresh:ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
     t.expect_body(r, "refresh_token", "ok-bob", exact_text=True)
 
 
-@case
-def bare_credential_with_default_grant_refresh(t):
+def test_bare_credential_with_default_grant_refresh(t):
     t.config(default_grant="refresh_token")
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "refresh_token", "ok-alice", exact_text=True)
 
 
-@case
-def code_prefix_wins_over_default_grant_refresh(t):
+def test_code_prefix_wins_over_default_grant_refresh(t):
     t.config(default_grant="refresh_token")
     r = login_granted(t, "alice", "code:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "authorization_code", "ok-alice")
 
 
-@case
-def no_client_secret_is_service_err(t):
+def test_no_client_secret_is_service_err(t):
     # Heroku's schema requires client in every request: without a secret
     # the configuration is invalid and nothing is sent.
     t.config(client_secret_file=None)
@@ -196,8 +167,7 @@ def no_client_secret_is_service_err(t):
     misconfigured(t, credential="refresh:ok-alice", request_id="-")
 
 
-@case
-def code_grant_body_is_heroku_schema_valid(t):
+def test_code_grant_body_is_heroku_schema_valid(t):
     # The fake answers 422 to a body Heroku's schema refuses: a code grant
     # must carry client and an empty refresh_token object too.
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
@@ -207,15 +177,13 @@ def code_grant_body_is_heroku_schema_valid(t):
     t.expect_body(r, "refresh_token", "ok-alice", exact_text=True)
 
 
-@case
-def wrong_client_secret_is_auth_err(t):
+def test_wrong_client_secret_is_auth_err(t):
     t.config(client_secret="not-the-fakes-secret-3Xq")
     r = login_fails(t, "alice", "ok-alice", "PAM_AUTH_ERR", 1)
     t.expect_body(r, "authorization_code", "ok-alice", secret="not-the-fakes-secret-3Xq")
 
 
-@case
-def grants_without_refresh_token_refuses_refresh_locally(t):
+def test_grants_without_refresh_token_refuses_refresh_locally(t):
     t.config(grants="authorization_code")
     r = login_fails(t, "alice", "refresh:ok-alice", "PAM_AUTH_ERR", 0, request_id="-")
     t.expect_logged(r, r"refresh_token credential, which the grants setting does not accept",
@@ -223,16 +191,14 @@ def grants_without_refresh_token_refuses_refresh_locally(t):
     login_granted(t, "alice", "code:ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
-@case
-def grants_without_authorization_code_refuses_codes_locally(t):
+def test_grants_without_authorization_code_refuses_codes_locally(t):
     t.config(grants="refresh_token", default_grant="refresh_token")
     login_fails(t, "alice", "code:ok-alice", "PAM_AUTH_ERR", 0, request_id="-")
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     t.expect_body(r, "refresh_token", "ok-alice")
 
 
-@case
-def request_headers_are_exact(t):
+def test_request_headers_are_exact(t):
     # Every run checks them (harness.Case.check_request_shape); this case
     # names the check.
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
@@ -244,8 +210,7 @@ def request_headers_are_exact(t):
 # --------------------------------------------------------------------------
 # The environment set on success.
 
-@case
-def export_access_token_sets_api_key(t):
+def test_export_access_token_sets_api_key(t):
     t.config(export_access_token="yes")
     r = t.login("alice", "ok-alice")
     t.expect_auth(r, "PAM_SUCCESS")
@@ -257,50 +222,42 @@ def export_access_token_sets_api_key(t):
                      "HEROKU_API_KEY": want})
 
 
-@case
-def export_access_token_no_sets_no_api_key(t):
+def test_export_access_token_no_sets_no_api_key(t):
     t.config(export_access_token="no")
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
-@case
-def exported_token_breaking_token68_is_unavailable(t):
+def test_exported_token_breaking_token68_is_unavailable(t):
     t.config(export_access_token="yes")
     t.suite.add_secret("bad token", "ok-alice-badtoken's access token")
     login_fails(t, "alice", "ok-alice-badtoken", "PAM_AUTHINFO_UNAVAIL", 1,
                 heroku_id=None)
 
 
-@case
-def unexported_bad_token_is_not_judged(t):
+def test_unexported_bad_token_is_not_judged(t):
     t.suite.add_secret("bad token", "ok-alice-badtoken's access token")
     login_granted(t, "alice", "ok-alice-badtoken", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
-@case
-def no_session_sets_no_session_variable(t):
+def test_no_session_sets_no_session_variable(t):
     login_granted(t, "alice", "ok-alice-nosession", ALICE_ID, None)
 
 
-@case
-def null_session_sets_no_session_variable(t):
+def test_null_session_sets_no_session_variable(t):
     login_granted(t, "alice", "ok-alice-nullsession", ALICE_ID, None)
 
 
-@case
-def session_id_with_newline_is_unavailable(t):
+def test_session_id_with_newline_is_unavailable(t):
     login_fails(t, "alice", "ok-alice-badsession", "PAM_AUTHINFO_UNAVAIL", 1,
                 heroku_id=None)
 
 
-@case
-def session_id_too_long_is_unavailable(t):
+def test_session_id_too_long_is_unavailable(t):
     login_fails(t, "alice", "ok-alice-longsession", "PAM_AUTHINFO_UNAVAIL", 1,
                 heroku_id=None)
 
 
-@case
-def repeat_cycles_are_independent(t):
+def test_repeat_cycles_are_independent(t):
     r = t.login("alice", "ok-alice", repeat=3)
     t.check(r.results_of("auth") == ["PAM_SUCCESS"] * 3,
             f"auth results {r.results_of('auth')}, expected PAM_SUCCESS x3")
@@ -321,16 +278,14 @@ for _status in (400, 401, 403, 404, 422):
     def _reject(t, status=_status):
         r = login_fails(t, "alice", f"reject-{status}", "PAM_AUTH_ERR", 1)
         t.check(r.records[0]["status"] == status, "the fake did not answer as asked")
-    generated(f"api_{_status}_is_auth_err", _reject)
+    add_test(globals(), f"api_{_status}_is_auth_err", _reject)
 
 
-@case
-def unknown_credential_is_auth_err(t):
+def test_unknown_credential_is_auth_err(t):
     login_fails(t, "alice", "unknown-Zq8xW3", "PAM_AUTH_ERR", 1)
 
 
-@case
-def escape_401_is_sanitised(t):
+def test_escape_401_is_sanitised(t):
     r = login_fails(t, "alice", "escape-401", "PAM_AUTH_ERR", 1)
     raw_marks = ("red", "title", "Accepted password", "xxxxxxxxxx")
     shown = [(kind, text) for kind, text in r.conv
@@ -380,7 +335,7 @@ for _status in (200, 301, 302, 418, 429, 500, 503):
         paths = [rec["path"] for rec in r.records]
         t.check("/redirected/oauth/tokens" not in paths,
                 "the redirect was followed")
-    generated(f"status_{_status}_is_unavailable", _status_case)
+    add_test(globals(), f"status_{_status}_is_unavailable", _status_case)
 
 
 for _cred in ("malformed", "notjson", "notobject", "empty", "nouser", "nulluser",
@@ -392,11 +347,11 @@ for _cred in ("malformed", "notjson", "notobject", "empty", "nouser", "nulluser"
         # are wrong.
         login_fails(t, "alice", cred, "PAM_AUTHINFO_UNAVAIL", 1, heroku_id=None,
                     request_id="any" if cred.startswith("oversized") else "record")
-    generated("body_" + _cred.replace("-", "_") + "_is_unavailable", _bad_body)
+    add_test(globals(), "body_" + _cred.replace("-", "_") + "_is_unavailable",
+             _bad_body)
 
 
-@case
-def slow_answer_times_out(t):
+def test_slow_answer_times_out(t):
     # A private fake: its slow answer would otherwise land in the record of
     # whichever case uses the shared fake next.
     fake = t.private_fake("slow")
@@ -431,18 +386,16 @@ LOCAL_REFUSALS = {
 for _name, _value in LOCAL_REFUSALS.items():
     def _refused(t, value=_value):
         login_fails(t, "alice", value, "PAM_AUTH_ERR", 0, request_id="-")
-    generated(f"refused_locally_{_name}", _refused)
+    add_test(globals(), f"refused_locally_{_name}", _refused)
 
 
-@case
-def credential_of_1024_bytes_is_sent(t):
+def test_credential_of_1024_bytes_is_sent(t):
     value = "B" * 1024
     r = login_fails(t, "alice", value, "PAM_AUTH_ERR", 1)   # the fake's 401
     t.expect_body(r, "authorization_code", value)
 
 
-@case
-def token68_characters_and_padding_are_sent(t):
+def test_token68_characters_and_padding_are_sent(t):
     value = "Az09-._~+/x=="
     r = login_fails(t, "alice", value, "PAM_AUTH_ERR", 1)   # the fake's 401
     t.expect_body(r, "authorization_code", value, exact_text=True)
@@ -451,30 +404,25 @@ def token68_characters_and_padding_are_sent(t):
 # --------------------------------------------------------------------------
 # The allowlist.
 
-@case
-def stranger_identity_is_refused(t):
+def test_stranger_identity_is_refused(t):
     # The stranger's id stands alone on line 9: that grants nothing.
     for user in ("alice", "stranger"):
         login_fails(t, user, "ok-stranger", "PAM_AUTH_ERR", 1, heroku_id=STRANGER_ID)
 
 
-@case
-def alice_identity_cannot_log_in_as_bob(t):
+def test_alice_identity_cannot_log_in_as_bob(t):
     login_fails(t, "bob", "ok-alice", "PAM_AUTH_ERR", 1, heroku_id=ALICE_ID)
 
 
-@case
-def bob_identity_may_log_in_as_carol(t):
+def test_bob_identity_may_log_in_as_carol(t):
     login_granted(t, "carol", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
 
 
-@case
-def bob_identity_cannot_log_in_as_alice(t):
+def test_bob_identity_cannot_log_in_as_alice(t):
     login_fails(t, "alice", "ok-bob", "PAM_AUTH_ERR", 1, heroku_id=BOB_ID)
 
 
-@case
-def carol_upper_case_id_works_for_carol(t):
+def test_carol_upper_case_id_works_for_carol(t):
     r = t.login("carol", "ok-carol")
     t.expect_auth(r, "PAM_SUCCESS")
     t.expect(r, "account", "PAM_SUCCESS")
@@ -487,27 +435,23 @@ def carol_upper_case_id_works_for_carol(t):
     t.expect_env(r, {"HEROKU_SESSION_ID": SESSION_IDS[CAROL_ID]})
 
 
-@case
-def carol_id_matches_lower_case_allowlist_entry(t):
+def test_carol_id_matches_lower_case_allowlist_entry(t):
     allow = t.write_allowlist("allow-lower", [f"{CAROL_ID.lower()} carol"])
     t.config(allowlist=allow)
     r = t.login("carol", "ok-carol")
     t.expect_auth(r, "PAM_SUCCESS")
 
 
-@case
-def carol_upper_case_id_refused_for_alice(t):
+def test_carol_upper_case_id_refused_for_alice(t):
     login_fails(t, "alice", "ok-carol", "PAM_AUTH_ERR", 1, heroku_id=CAROL_ID)
 
 
-@case
-def dave_star_allows_any_account(t):
+def test_dave_star_allows_any_account(t):
     for user in ("alice", "root", "zed"):
         login_granted(t, user, "ok-dave", DAVE_ID, SESSION_IDS[DAVE_ID])
 
 
-@case
-def allowlist_bad_lines_logged_with_path_and_line(t):
+def test_allowlist_bad_lines_logged_with_path_and_line(t):
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
     for n in ALLOWLIST_BAD_LINES:
         t.expect_logged(r, re.escape(f"{t.allowlist}:{n}") + r"\b",
@@ -522,8 +466,7 @@ def allowlist_bad_lines_logged_with_path_and_line(t):
                     f"good allowlist line {n} was reported as bad")
 
 
-@case
-def allowlist_crlf_comments_and_blanks(t):
+def test_allowlist_crlf_comments_and_blanks(t):
     # Line 3 (alice) has trailing blanks and a comment, line 7 (dave) ends in
     # CRLF, line 8 (carol) in blanks: all still grant.
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
@@ -533,23 +476,20 @@ def allowlist_crlf_comments_and_blanks(t):
 # --------------------------------------------------------------------------
 # account and setcred.
 
-@case
-def account_after_successful_auth(t):
+def test_account_after_successful_auth(t):
     r = t.login("alice", "ok-alice", phases=["auth", "account"])
     t.expect_auth(r, "PAM_SUCCESS")
     t.expect(r, "account", "PAM_SUCCESS")
 
 
-@case
-def account_without_auth_is_ignore(t):
+def test_account_without_auth_is_ignore(t):
     t.service(lines=ignore_probe_stack(t))
     r = t.login("alice", phases=["account"])
     t.expect(r, "account", IGNORE_SENTINEL)   # i.e. pam_heroku said PAM_IGNORE
     t.expect_requests(r, 0)
 
 
-@case
-def account_after_failed_auth_is_not_success(t):
+def test_account_after_failed_auth_is_not_success(t):
     # pam_heroku(8), RETURN VALUES: PAM_IGNORE where this module did not authenticate the
     # handle; a refused auth did not authenticate it.  PAM_PERM_DENIED is
     # accepted too (fails closed); PAM_SUCCESS is not.
@@ -559,8 +499,7 @@ def account_after_failed_auth_is_not_success(t):
     t.expect(r, "account", IGNORE_SENTINEL, "PAM_PERM_DENIED")
 
 
-@case
-def account_rechecks_allowlist(t):
+def test_account_rechecks_allowlist(t):
     only_bob = t.write_allowlist("allow-bob-only", [f"{BOB_ID} bob"])
     t.service(lines=[
         t.module_line("auth", "required"),
@@ -574,8 +513,7 @@ def account_rechecks_allowlist(t):
 REUSED = r"debug: account: verdict of the auth phase reused \(allowlist unchanged\)"
 
 
-@case
-def account_reuses_verdict_while_allowlist_unchanged(t):
+def test_account_reuses_verdict_while_allowlist_unchanged(t):
     # The account phase takes the auth phase's verdict while the allowlist is
     # the same file, unchanged (device, inode, size, mtime), and says so
     # under debug; a login without debug logs nothing of it.
@@ -588,8 +526,7 @@ def account_reuses_verdict_while_allowlist_unchanged(t):
                     "the line of the auth phase's verdict")
 
 
-@case
-def account_rescans_allowlist_changed_since_auth(t):
+def test_account_rescans_allowlist_changed_since_auth(t):
     # Changed between the phases (by pam_exec on the account stack, before
     # pam_heroku): edited in place to the same size (only the mtime tells),
     # and replaced by another file (a new inode).  Either way the account
@@ -627,15 +564,13 @@ def account_rescans_allowlist_changed_since_auth(t):
                 f"{name}: the auth phase's verdict was reused")
 
 
-@case
-def setcred_returns_success(t):
+def test_setcred_returns_success(t):
     r = t.login("alice", "ok-alice", phases=["auth", "setcred"])
     t.expect_auth(r, "PAM_SUCCESS")
     t.expect(r, "setcred", "PAM_SUCCESS")
 
 
-@case
-def setcred_without_auth_returns_success(t):
+def test_setcred_without_auth_returns_success(t):
     r = t.login("alice", phases=["setcred"])
     t.expect(r, "setcred", "PAM_SUCCESS")
     t.expect_requests(r, 0)
@@ -644,8 +579,7 @@ def setcred_without_auth_returns_success(t):
 # --------------------------------------------------------------------------
 # use_first_pass / try_first_pass.
 
-@case
-def use_first_pass_shares_one_prompt(t):
+def test_use_first_pass_shares_one_prompt(t):
     t.service(lines=[
         t.module_line("auth", "[success=ok default=ignore]"),
         t.module_line("auth", "required", "use_first_pass"),
@@ -661,8 +595,7 @@ def use_first_pass_shares_one_prompt(t):
     t.expect_summary(r, "alice", ALICE_ID, index=1)
 
 
-@case
-def use_first_pass_with_stored_token(t):
+def test_use_first_pass_with_stored_token(t):
     t.service(lines=echo_then(t.module_line("auth", "required", "use_first_pass"),
                               t.module_line("account", "required")))
     r = t.login("alice", authtok="ok-alice")
@@ -674,8 +607,7 @@ def use_first_pass_with_stored_token(t):
     t.expect_summary(r, "alice", ALICE_ID)
 
 
-@case
-def use_first_pass_without_token_fails_closed(t):
+def test_use_first_pass_without_token_fails_closed(t):
     t.service(lines=[t.module_line("auth", "required", "use_first_pass")])
     # An answer is there to take: a module that prompted would succeed.
     r = t.login("alice", "ok-alice", phases=["auth", "env"])
@@ -689,8 +621,7 @@ def use_first_pass_without_token_fails_closed(t):
     t.expect_summary(r, "alice", "-", outcome=word, request_id="-")
 
 
-@case
-def without_flags_a_stored_token_is_not_used(t):
+def test_without_flags_a_stored_token_is_not_used(t):
     # An earlier module stored a token (a local password, say); without
     # use_first_pass/try_first_pass the module asks with its own prompt and
     # sends only what was typed there.
@@ -704,8 +635,7 @@ def without_flags_a_stored_token_is_not_used(t):
     t.expect_env(r, {"HEROKU_USER_ID": ALICE_ID})
 
 
-@case
-def try_first_pass_with_stored_token(t):
+def test_try_first_pass_with_stored_token(t):
     t.service(lines=echo_then(t.module_line("auth", "required", "try_first_pass")))
     r = t.login("alice", authtok="ok-alice", phases=["auth", "env"])
     expect_authtok_stored(t, r)
@@ -714,8 +644,7 @@ def try_first_pass_with_stored_token(t):
     t.expect_requests(r, 1)
 
 
-@case
-def try_first_pass_prompts_without_token(t):
+def test_try_first_pass_prompts_without_token(t):
     t.service(lines=[t.module_line("auth", "required", "try_first_pass")])
     r = t.login("alice", "ok-alice", phases=["auth", "env"])
     t.expect_auth(r, "PAM_SUCCESS")
@@ -723,8 +652,7 @@ def try_first_pass_prompts_without_token(t):
     t.expect_requests(r, 1)
 
 
-@case
-def unavailable_drops_the_typed_token_for_the_fallback(t):
+def test_unavailable_drops_the_typed_token_for_the_fallback(t):
     # The fallback stack of the README: when the API cannot be asked, the
     # token typed at this module's prompt is dropped, so the next module
     # (here a second pam_heroku with try_first_pass, against a working API)
@@ -747,8 +675,7 @@ def unavailable_drops_the_typed_token_for_the_fallback(t):
     t.expect_summary(r, "alice", "-", outcome="unavailable", request_id="-", index=0)
 
 
-@case
-def refused_token_is_not_handed_to_the_next_module(t):
+def test_refused_token_is_not_handed_to_the_next_module(t):
     # pam_heroku(8), OPTIONS: when this module prompted and the outcome is not success,
     # PAM_AUTHTOK is cleared: the next module with use_first_pass gets
     # nothing (and so sends nothing).
@@ -762,8 +689,7 @@ def refused_token_is_not_handed_to_the_next_module(t):
     t.expect_requests(r, 1)
 
 
-@case
-def allowlist_refusal_clears_token_for_pam_exec_expose_authtok(t):
+def test_allowlist_refusal_clears_token_for_pam_exec_expose_authtok(t):
     # A refresh token the API accepted but the allowlist refused must not
     # reach pam_exec expose_authtok (or pam_sss use_first_pass) after us.
     seen = t.path("seen-by-pam-exec")
@@ -786,8 +712,7 @@ def allowlist_refusal_clears_token_for_pam_exec_expose_authtok(t):
             f"pam_exec did not ask for its own password (prompts: {r.prompt_count})")
 
 
-@case
-def failed_retry_on_one_handle_leaves_no_identity(t):
+def test_failed_retry_on_one_handle_leaves_no_identity(t):
     # sudo and login retry on one handle: a granted attempt, then a refused
     # one, must leave neither the first identity in the environment nor an
     # identity for the account phase.
@@ -804,8 +729,7 @@ def failed_retry_on_one_handle_leaves_no_identity(t):
     t.expect(r, "account", IGNORE_SENTINEL, "PAM_PERM_DENIED")
 
 
-@case
-def conversation_failure_fails_closed(t):
+def test_conversation_failure_fails_closed(t):
     # No answer to give: the driver's conversation returns PAM_CONV_ERR.
     r = t.login("alice", phases=["auth", "env"])
     t.check(r.auth is not None and r.auth != "PAM_SUCCESS",
@@ -822,8 +746,7 @@ def conversation_failure_fails_closed(t):
 # --------------------------------------------------------------------------
 # Configuration.
 
-@case
-def prompt_setting_changes_prompt(t):
+def test_prompt_setting_changes_prompt(t):
     t.config(prompt="Code please:")
     r = t.login("alice", "ok-alice")
     t.expect_auth(r, "PAM_SUCCESS")
@@ -832,8 +755,7 @@ def prompt_setting_changes_prompt(t):
             f"prompt {prompts!r}, expected 'Code please:'")
 
 
-@case
-def client_id_shows_authorize_url(t):
+def test_client_id_shows_authorize_url(t):
     t.config(client_id="test-client-id-4711",
              authorize_url="https://id.example.test/oauth/authorize")
     r = t.login("alice", "ok-alice")
@@ -846,8 +768,7 @@ def client_id_shows_authorize_url(t):
             "no message with the authorize URL and client id before the prompt")
 
 
-@case
-def module_args_override_file_default_grant(t):
+def test_module_args_override_file_default_grant(t):
     t.config(default_grant="refresh_token")
     t.service(auth_args="default_grant=authorization_code")
     r = t.login("alice", "ok-alice", phases=["auth"])
@@ -855,8 +776,7 @@ def module_args_override_file_default_grant(t):
     t.expect_body(r, "authorization_code", "ok-alice")
 
 
-@case
-def module_args_override_file_timeout(t):
+def test_module_args_override_file_timeout(t):
     t.config(timeout="1")
     t.service(auth_args="timeout=10")
     r = t.login("alice", "slow-2", phases=["auth"])
@@ -864,8 +784,7 @@ def module_args_override_file_timeout(t):
     t.check(r.elapsed >= 2.0, "answered in under 2 s: the fake was not slow?")
 
 
-@case
-def module_args_override_file_api_url(t):
+def test_module_args_override_file_api_url(t):
     t.config(api_url=f"https://127.0.0.1:{t.suite.closed_port}")
     t.service(auth_args=f"api_url={t.fake.url}")
     r = t.login("alice", "ok-alice", phases=["auth"])
@@ -873,16 +792,14 @@ def module_args_override_file_api_url(t):
     t.expect_requests(r, 1)
 
 
-@case
-def client_secret_on_module_line_is_service_err(t):
+def test_client_secret_on_module_line_is_service_err(t):
     secret = "module-line-secret-8Jk2"
     t.suite.add_secret(secret, "module-line client secret")
     t.service(auth_args=f"client_secret={secret}")
     misconfigured(t, request_id="-")
 
 
-@case
-def client_secret_in_config_file_is_sent(t):
+def test_client_secret_in_config_file_is_sent(t):
     secret = t.suite.client_secret
     t.config(client_secret=secret)
     r = login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
@@ -891,8 +808,7 @@ def client_secret_in_config_file_is_sent(t):
     t.expect_body(r, "refresh_token", "ok-alice", secret=secret, exact_text=True)
 
 
-@case
-def client_secret_file_is_sent(t):
+def test_client_secret_file_is_sent(t):
     secret = t.suite.client_secret
     path = t.write("client-secret", f"{secret}\nsecond line is not the secret\n", 0o600)
     t.config(client_secret_file=path)
@@ -902,8 +818,7 @@ def client_secret_file_is_sent(t):
     t.expect_body(r, "refresh_token", "ok-alice", secret=secret, exact_text=True)
 
 
-@case
-def client_secret_file_on_module_line_is_allowed(t):
+def test_client_secret_file_on_module_line_is_allowed(t):
     # Only client_secret itself is refused on the module line.
     secret = t.suite.client_secret
     path = t.write("client-secret", f"{secret}\n", 0o600)
@@ -913,50 +828,42 @@ def client_secret_file_on_module_line_is_allowed(t):
     t.expect_body(r, "authorization_code", "ok-alice", secret=secret)
 
 
-@case
-def missing_client_secret_file_is_service_err(t):
+def test_missing_client_secret_file_is_service_err(t):
     t.config(client_secret_file=t.path("no-such-secret"))
     misconfigured(t, request_id="-")
 
 
-@case
-def unknown_key_in_file_is_service_err(t):
+def test_unknown_key_in_file_is_service_err(t):
     t.config(no_such_key="1")
     misconfigured(t, request_id="-")
 
 
-@case
-def unknown_key_on_module_line_is_service_err(t):
+def test_unknown_key_on_module_line_is_service_err(t):
     t.service(auth_args="no_such_key=1")
     misconfigured(t, request_id="-")
 
 
-@case
-def http_api_url_is_service_err(t):
+def test_http_api_url_is_service_err(t):
     t.config(api_url=f"http://127.0.0.1:{t.fake.port}")
     misconfigured(t, request_id="-")
 
 
-@case
-def http_api_url_on_module_line_is_service_err(t):
+def test_http_api_url_on_module_line_is_service_err(t):
     t.service(auth_args=f"api_url=http://127.0.0.1:{t.fake.port}")
     misconfigured(t, request_id="-")
 
 
-@case
-def missing_allowlist_is_service_err(t):
+def test_missing_allowlist_is_service_err(t):
     t.config(allowlist=t.path("no-such-allowlist"))
     misconfigured(t, request_id="-")
 
 
-@case
-def missing_config_file_is_service_err(t):
+def test_missing_config_file_is_service_err(t):
     t.service(config=t.path("no-such.conf"))
     misconfigured(t, request_id="-")
 
 
-@case
-def config_is_a_directory_is_service_err(t):
+def test_config_is_a_directory_is_service_err(t):
     os.mkdir(t.path("conf-dir"), 0o700)
     t.service(config=t.path("conf-dir"))
     misconfigured(t, request_id="-")
@@ -978,25 +885,22 @@ for _name, _keys in {
     def _bad_value(t, keys=_keys):
         t.config(**keys)
         misconfigured(t, request_id="-")
-    generated(f"bad_value_{_name}_is_service_err", _bad_value)
+    add_test(globals(), f"bad_value_{_name}_is_service_err", _bad_value)
 
 
-@case
-def timeout_bounds_are_accepted(t):
+def test_timeout_bounds_are_accepted(t):
     for value in ("1", "120"):
         t.config(timeout=value)
         r = t.login("alice", "ok-alice", phases=["auth"])
         t.expect_auth(r, "PAM_SUCCESS")
 
 
-@case
-def missing_ca_file_is_service_err(t):
+def test_missing_ca_file_is_service_err(t):
     t.config(ca_file=t.path("no-such-ca.pem"))
     misconfigured(t, request_id="-")
 
 
-@case
-def default_config_file_may_be_absent(t):
+def test_default_config_file_may_be_absent(t):
     default = os.path.join(t.suite.default_confdir, "pam_heroku.conf")
     if os.path.lexists(default):
         t.skip(f"{default} exists on this machine")
@@ -1009,8 +913,7 @@ def default_config_file_may_be_absent(t):
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
-@case
-def debug_flag_changes_no_result(t):
+def test_debug_flag_changes_no_result(t):
     # With a client secret and an exported token in play, so that the
     # whole-run syslog scan sees that debug logs none of them either.
     t.config(client_secret=t.suite.client_secret, export_access_token="yes")
@@ -1031,8 +934,6 @@ def debug_flag_changes_no_result(t):
 def _unsafe(t, what, mode=None, owner=None, secret=False):
     """Make `what` (config / allowlist / secret_file) unsafe and expect a
     configuration error with no request."""
-    if owner is not None:
-        need_root(t, f"chown to uid {owner}")
     if what == "allowlist":
         path = t.allowlist
         t.config()
@@ -1066,7 +967,8 @@ for _name, _kw in {
 }.items():
     def _unsafe_case(t, kw=_kw):
         _unsafe(t, **kw)
-    generated(f"unsafe_{_name}_is_service_err", _unsafe_case)
+    add_test(globals(), f"unsafe_{_name}_is_service_err", _unsafe_case,
+             *([pytest.mark.root(f"chown to uid {_kw['owner']}")] if "owner" in _kw else []))
 
 
 # ---- files trusted as OpenSSH's StrictModes: every directory up to "/"
@@ -1097,11 +999,11 @@ def _in_writable_directory(t, what):
 for _what in ("config", "allowlist", "secret_file", "ca_file"):
     def _writable_dir_case(t, what=_what):
         _in_writable_directory(t, what)
-    generated(f"{_what}_in_writable_directory_is_service_err", _writable_dir_case)
+    add_test(globals(), f"{_what}_in_writable_directory_is_service_err",
+             _writable_dir_case)
 
 
-@case
-def allowlist_in_sticky_directory_is_fine(t):
+def test_allowlist_in_sticky_directory_is_fine(t):
     # As /tmp: sticky, so no one else may rename or remove our entry.
     sticky = t.path("sticky-dir")
     os.mkdir(sticky)
@@ -1110,8 +1012,7 @@ def allowlist_in_sticky_directory_is_fine(t):
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
-@case
-def allowlist_link_to_proc_self_environ_is_service_err(t):
+def test_allowlist_link_to_proc_self_environ_is_service_err(t):
     # /proc/self/environ is "owned by root, mode 0400" when a setuid su runs
     # the module, and whoever runs su chooses its contents: a variable that
     # holds the line "<dave's id> *" would grant dave every account, root
@@ -1125,8 +1026,7 @@ def allowlist_link_to_proc_self_environ_is_service_err(t):
     t.expect_logged(r, r"pseudo file system", "procfs named as the reason")
 
 
-@case
-def ca_file_swapped_at_the_prompt_is_not_reread(t):
+def test_ca_file_swapped_at_the_prompt_is_not_reread(t):
     # The CA bytes are read once, through the checked descriptor, before the
     # prompt: a CA file swapped while the user types must not let a server
     # that the new file trusts (a man in the middle) answer.
@@ -1146,13 +1046,12 @@ def ca_file_swapped_at_the_prompt_is_not_reread(t):
     t.expect_auth(r, "PAM_SUCCESS")
 
 
-@case
-def oversized_default_config_is_service_err(t):
+@pytest.mark.root("a private mount namespace")
+def test_oversized_default_config_is_service_err(t):
     # Only the default file's absence means "no file": a 74 KB
     # /etc/security/pam_heroku.conf is an error, never skipped for the
     # defaults and the module line.  In a private mount namespace, a case
     # directory is bound over the default directory.
-    need_root(t, "a private mount namespace")
     if shutil.which("unshare") is None:
         t.skip("unshare (util-linux) is not installed")
     confdir = t.path("default-confdir")
@@ -1173,8 +1072,7 @@ def oversized_default_config_is_service_err(t):
     t.expect_logged(r, r"larger than", "the oversized default config named")
 
 
-@case
-def config_without_secret_may_be_world_readable(t):
+def test_config_without_secret_may_be_world_readable(t):
     os.chmod(t.config_path, 0o644)
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
@@ -1182,20 +1080,17 @@ def config_without_secret_may_be_world_readable(t):
 # --------------------------------------------------------------------------
 # Network and TLS.
 
-@case
-def unreachable_api_is_unavailable(t):
+def test_unreachable_api_is_unavailable(t):
     t.config(api_url=f"https://127.0.0.1:{t.suite.closed_port}")
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
 
 
-@case
-def unknown_ca_via_ca_file_is_unavailable(t):
+def test_unknown_ca_via_ca_file_is_unavailable(t):
     t.config(ca_file=t.suite.other_ca)
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
 
 
-@case
-def server_cert_from_other_ca_is_unavailable(t):
+def test_server_cert_from_other_ca_is_unavailable(t):
     t.config(api_url=t.suite.other_ca_fake.url)
     before = len(t.suite.other_ca_fake.records())
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
@@ -1203,8 +1098,7 @@ def server_cert_from_other_ca_is_unavailable(t):
             "the other-CA fake received a request")
 
 
-@case
-def wrong_host_name_is_unavailable(t):
+def test_wrong_host_name_is_unavailable(t):
     t.config(api_url=t.suite.wrong_host.url)
     before = len(t.suite.wrong_host.records())
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
@@ -1212,8 +1106,7 @@ def wrong_host_name_is_unavailable(t):
             "the wrong-host fake received a request")
 
 
-@case
-def expired_certificate_is_unavailable(t):
+def test_expired_certificate_is_unavailable(t):
     t.config(api_url=t.suite.expired.url)
     before = len(t.suite.expired.records())
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
@@ -1221,14 +1114,12 @@ def expired_certificate_is_unavailable(t):
             "the expired-certificate fake received a request")
 
 
-@case
-def system_store_does_not_trust_test_ca(t):
+def test_system_store_does_not_trust_test_ca(t):
     t.config(ca_file=None)
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
 
 
-@case
-def localhost_name_verifies(t):
+def test_localhost_name_verifies(t):
     t.config(api_url=f"https://localhost:{t.fake.port}")
     r = t.login("alice", "ok-alice")
     # localhost may resolve to ::1 first, where the fake does not listen;
@@ -1236,22 +1127,19 @@ def localhost_name_verifies(t):
     t.expect_auth(r, "PAM_SUCCESS")
 
 
-@case
-def pinned_pubkey_match_succeeds(t):
+def test_pinned_pubkey_match_succeeds(t):
     pin = spki_pin(t.suite.cert("server.pem"))
     other = spki_pin(t.suite.cert("other-server.pem"))
     t.config(pinned_pubkey=f"{other};{pin}")
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
 
 
-@case
-def pinned_pubkey_mismatch_is_unavailable(t):
+def test_pinned_pubkey_mismatch_is_unavailable(t):
     t.config(pinned_pubkey=spki_pin(t.suite.cert("other-server.pem")))
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
 
 
-@case
-def dead_proxy_in_environment_changes_nothing(t):
+def test_dead_proxy_in_environment_changes_nothing(t):
     dead = f"http://127.0.0.1:{t.suite.closed_port}"
     # NO_PROXY / no_proxy stay unset (the driver's environment is built from
     # scratch).  HTTP_PROXY is in PROXY_VARIABLES too, for good measure.
@@ -1259,14 +1147,12 @@ def dead_proxy_in_environment_changes_nothing(t):
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID], env=env)
 
 
-@case
-def proxy_setting_closed_port_is_unavailable(t):
+def test_proxy_setting_closed_port_is_unavailable(t):
     t.config(proxy=f"http://127.0.0.1:{t.suite.closed_port}")
     login_fails(t, "alice", "ok-alice", "PAM_AUTHINFO_UNAVAIL", 0, request_id="-")
 
 
-@case
-def proxy_setting_connect_proxy_is_used(t):
+def test_proxy_setting_connect_proxy_is_used(t):
     proxy = t.connect_proxy()
     t.config(proxy=proxy.url)
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID])
@@ -1275,8 +1161,7 @@ def proxy_setting_connect_proxy_is_used(t):
             f"the proxy saw {proxy.lines}, expected '{want}x'")
 
 
-@case
-def environment_proxy_not_used_even_when_alive(t):
+def test_environment_proxy_not_used_even_when_alive(t):
     # A working proxy in the environment must not be used either.
     proxy = t.connect_proxy()
     env = {name: proxy.url for name in ("https_proxy", "HTTPS_PROXY", "all_proxy",
@@ -1285,8 +1170,7 @@ def environment_proxy_not_used_even_when_alive(t):
     t.check(not proxy.lines, f"the environment's proxy was used: {proxy.lines}")
 
 
-@case
-def sslkeylogfile_in_environment_is_not_written(t):
+def test_sslkeylogfile_in_environment_is_not_written(t):
     keylog = t.path("keylog")
     login_granted(t, "alice", "ok-alice", ALICE_ID, SESSION_IDS[ALICE_ID],
                   env={"SSLKEYLOGFILE": keylog})
@@ -1297,8 +1181,7 @@ def sslkeylogfile_in_environment_is_not_written(t):
 # --------------------------------------------------------------------------
 # Nothing sent that cannot be meant for this login (SECURITY.md, threat model).
 
-@case
-def answer_equal_to_earlier_password_is_refused_unsent(t):
+def test_answer_equal_to_earlier_password_is_refused_unsent(t):
     # sshd's password authentication answers every prompt with the local
     # password the user typed for pam_unix: stored as PAM_AUTHTOK by the
     # earlier module, then typed again at ours.  Never sent to Heroku.
@@ -1319,8 +1202,7 @@ def answer_equal_to_earlier_password_is_refused_unsent(t):
     t.expect_requests(r, 1)
 
 
-@case
-def account_no_allowlist_line_could_grant_is_refused_unsent(t):
+def test_account_no_allowlist_line_could_grant_is_refused_unsent(t):
     # No line names the account and none holds '*': nothing can grant it,
     # so nothing is sent (50 tries for a made-up account must not spend the
     # API's rate limit) - but the prompt is still shown.
@@ -1339,8 +1221,7 @@ def account_no_allowlist_line_could_grant_is_refused_unsent(t):
     login_granted(t, "bob", "ok-bob", BOB_ID, SESSION_IDS[BOB_ID])
 
 
-@case
-def many_lines_able_to_grant_still_decide_by_id(t):
+def test_many_lines_able_to_grant_still_decide_by_id(t):
     # More lines that could grant the account than the check before the
     # exchange keeps: the decision falls back to a scan for the id, which
     # must give the same verdicts.
@@ -1355,8 +1236,7 @@ def many_lines_able_to_grant_still_decide_by_id(t):
 SSHD_SUBSTITUTE = "\b\n\r\x7fINCORRECT"
 
 
-@case
-def sshd_substitute_answer_is_named_in_the_log(t):
+def test_sshd_substitute_answer_is_named_in_the_log(t):
     # OpenSSH answers for an invalid or disallowed user with a junk password
     # of the typed length: "\b\n\r\177INCORRECT" repeated or cut.
     for answer in (SSHD_SUBSTITUTE, (SSHD_SUBSTITUTE * 3)[:20], SSHD_SUBSTITUTE[:4]):
@@ -1382,8 +1262,7 @@ def expect_no_forging_unicode(t, r):
             t.check(not bad, f"{where} carries {bad}: {text[:120]!r}")
 
 
-@case
-def pam_user_with_nbsp_cannot_forge_a_field(t):
+def test_pam_user_with_nbsp_cannot_forge_a_field(t):
     user = "x\u00a0heroku_user_id=" + ALICE_ID
     r = t.login(user, "reject-401", phases=["auth", "env"])
     t.expect_auth(r, "PAM_AUTH_ERR")
@@ -1394,15 +1273,13 @@ def pam_user_with_nbsp_cannot_forge_a_field(t):
             f"the PAM user is not one \\xHH-escaped field: {lines[0][:160]!r}")
 
 
-@case
-def pam_user_blanks_quotes_backslashes_are_escaped(t):
+def test_pam_user_blanks_quotes_backslashes_are_escaped(t):
     r = t.login('a b"c\\d', "reject-401", phases=["auth", "env"])
     t.expect_auth(r, "PAM_AUTH_ERR")
     t.expect_summary(r, 'a\\x20b\\x22c\\x5cd')
 
 
-@case
-def api_message_loses_bidi_separators_and_unicode_spaces(t):
+def test_api_message_loses_bidi_separators_and_unicode_spaces(t):
     r = login_fails(t, "alice", "unicode-401", "PAM_AUTH_ERR", 1)
     expect_no_forging_unicode(t, r)
     shown = " ".join(r.conv_text("error"))
@@ -1410,15 +1287,13 @@ def api_message_loses_bidi_separators_and_unicode_spaces(t):
             f"the API's message was not shown, minus the dropped characters: {shown[:120]!r}")
 
 
-@case
-def hostile_request_id_is_one_escaped_field(t):
+def test_hostile_request_id_is_one_escaped_field(t):
     r = login_fails(t, "alice", "hostile-request-id", "PAM_AUTH_ERR", 1,
                     request_id=r'r1\x20user=root\x22x\x5cy\xc2\xa0heroku_user_id=forged')
     expect_no_forging_unicode(t, r)
 
 
-@case
-def hostile_pam_user_is_sanitised_in_logs(t):
+def test_hostile_pam_user_is_sanitised_in_logs(t):
     user = "ev\x1b[31mil\rx"
     r = t.login(user, "ok-dave", phases=["auth", "env"])
     t.check(r.auth in ("PAM_SUCCESS", "PAM_AUTH_ERR", "PAM_USER_UNKNOWN"),
@@ -1429,19 +1304,19 @@ def hostile_pam_user_is_sanitised_in_logs(t):
 
 
 # --------------------------------------------------------------------------
-# Whole-run checks, over every case's syslog capture and conversation.
+# Whole-run checks, over every case's syslog capture and conversation: last
+# in this file, so they run after the cases (over those selected with -k).
 
-def _all_runs(results):
-    for name, status, t in results:
-        if t is not None:
-            for run in t.runs:
-                yield name, run
+def _all_runs(suite):
+    """Every driver run of the tests that ran before this one."""
+    for t in suite.finished:
+        for run in t.runs:
+            yield t.name, run
 
 
-@final
-def syslog_holds_no_credential_secret_or_token(suite, results):
+def test_syslog_holds_no_credential_secret_or_token(suite):
     leaks = set()
-    for name, run in _all_runs(results):
+    for name, run in _all_runs(suite):
         for _, text in run.syslog:
             for value, label in suite.secret_items():
                 if value in text:
@@ -1450,10 +1325,9 @@ def syslog_holds_no_credential_secret_or_token(suite, results):
         raise_failure(f"syslog holds: {', '.join(sorted(leaks)[:10])}")
 
 
-@final
-def conversation_holds_no_credential_secret_or_token(suite, results):
+def test_conversation_holds_no_credential_secret_or_token(suite):
     leaks = set()
-    for name, run in _all_runs(results):
+    for name, run in _all_runs(suite):
         for _, text in run.conv:
             for value, label in suite.secret_items():
                 if value in text:
@@ -1462,10 +1336,9 @@ def conversation_holds_no_credential_secret_or_token(suite, results):
         raise_failure(f"conversation holds: {', '.join(sorted(leaks)[:10])}")
 
 
-@final
-def module_logs_through_authpriv_without_control_chars(suite, results):
+def test_module_logs_through_authpriv_without_control_chars(suite):
     problems = set()
-    for name, run in _all_runs(results):
+    for name, run in _all_runs(suite):
         for prio, text in run.syslog:
             if "pam_heroku" not in text.split(":", 1)[0]:
                 continue
@@ -1477,12 +1350,11 @@ def module_logs_through_authpriv_without_control_chars(suite, results):
         raise_failure("; ".join(sorted(problems)[:10]))
 
 
-@final
-def clearing_the_environment_logs_no_libpam_error(suite, results):
+def test_clearing_the_environment_logs_no_libpam_error(suite):
     # The module removes HEROKU_* at every attempt; libpam logs an error for
     # each removal of a variable that is not set, which must not fill the log.
     noisy = set()
-    for name, run in _all_runs(results):
+    for name, run in _all_runs(suite):
         for _, text in run.syslog:
             if "pam_putenv: delete non-existent entry" in text:
                 noisy.add(name)
@@ -1491,18 +1363,16 @@ def clearing_the_environment_logs_no_libpam_error(suite, results):
                       f"{len(noisy)} cases, e.g. {sorted(noisy)[:3]}")
 
 
-@final
-def every_auth_attempt_logged_exactly_once(suite, results):
+def test_every_auth_attempt_logged_exactly_once(suite):
     expected = found = 0
-    for name, run in _all_runs(results):
+    for name, run in _all_runs(suite):
         expected += run.expected_summaries
         found += len(run.summaries())
     capture = 0
-    for name, status, t in results:
-        if t is not None:
-            capture += sum(1 for _, text in t.syslog_lines()
-                           if re.search(r"\bauth (granted|refused|unavailable|"
-                                        r"misconfigured): ", text))
+    for t in suite.finished:
+        capture += sum(1 for _, text in t.syslog_lines()
+                       if re.search(r"\bauth (granted|refused|unavailable|"
+                                    r"misconfigured): ", text))
     if not (expected == found == capture):
         raise_failure(f"{found} summary lines in the runs, {capture} in the captures, "
                       f"{expected} expected")

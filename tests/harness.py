@@ -1,30 +1,37 @@
-"""Integration test harness: the built pam_heroku.so, loaded by tests/pam_driver
-through the real libpam, against tests/fake_api.py over real TLS.
+"""The shared machinery of the Python test suites (tests/README.md): plain
+helpers and classes, importable by the pytest suites (through the fixtures in
+tests/conftest.py) and by scripts that are not pytest (tests/bench/run).
 
-What lives here (the cases themselves are in cases.py):
-
-  Suite      one run: a private temp dir (0700), the test certificates
-             (tests/make-certs.sh), a pool of fake APIs (one per worker, so the
+  BuildPaths     the build under test, from the environment `make check`
+                 and tests/run-all set (defaults: a build in the source tree).
+  CertAuthority  the test CA and certificates (tests/make-certs.sh).
+  clean_env(), free_port(), stop_process(), token_as_documented(): one of each.
+  Suite      one run: a private temp dir (0700), the test certificates, a
+             pool of fake APIs (tests/fake_api.py; one per worker, so the
              requests a case causes are exactly the new lines of its fake's
              record file), the wrong-host / other-CA / expired fakes, a closed
              port, and the registry of secrets that must never be printed.
-  Case       the context a case function gets (`t`): its own directory, config
-             file, allowlist, PAM service files and syslog capture file; runs
-             the driver (`t.login`) and asserts (`t.expect_*`).
+  Case       the context a test gets (`t`): its own directory, config file,
+             allowlist, PAM service files and syslog capture file (the
+             driver's PAM_DRIVER_SYSLOG sink); runs tests/pam_driver
+             (`t.login`) and asserts (`t.expect_*`).
   Run        what one driver run produced: results per phase, conversation,
              PAM environment, prompts, syslog lines and the fake's records.
   ConnectProxy  a tiny threaded HTTP CONNECT proxy on loopback.
+  DevLog     a syslog sink at /dev/log, for programs that log through the
+             system's socket (sshd, sudo: tests/e2e); with
+             enter_private_mount_namespace() it covers a daemon's socket
+             without the rest of the machine seeing it.
 
 Nothing here prints a credential, a client secret or a token: every failure
-message goes through Suite.redact(), which replaces each registered secret
-with its name.
+message goes through Suite.redact() (tests/conftest.py applies it), which
+replaces each registered secret with its name.
 
 Python 3 standard library only.
 """
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import queue
@@ -32,7 +39,6 @@ import re
 import secrets
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -40,23 +46,14 @@ import tempfile
 import threading
 import time
 
+import fake_api  # tests/fake_api.py, next to this file
+from fake_api import ALICE_ID, BOB_ID, CAROL_ID, DAVE_ID, SESSION_IDS, STRANGER_ID  # noqa: F401
+
 # --------------------------------------------------------------------------
-# Fixed data (mirrors tests/FAKE_API.md).
+# Fixed data (tests/FAKE_API.md).
 
-ALICE_ID = "01234567-89ab-cdef-0123-456789abcdef"
-BOB_ID = "11111111-2222-4333-8444-555555555555"
-CAROL_ID = "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
-DAVE_ID = "22222222-3333-4444-8555-666666666666"
-STRANGER_ID = "99999999-9999-4999-8999-999999999999"
-IDALONE_ID = "33333333-4444-4555-8666-777777777777"
-
-SESSION_IDS = {
-    ALICE_ID: "5e551010-aaaa-4bbb-8ccc-000000000001",
-    BOB_ID: "5e551010-aaaa-4bbb-8ccc-000000000002",
-    CAROL_ID: "5e551010-aaaa-4bbb-8ccc-000000000003",
-    DAVE_ID: "5e551010-aaaa-4bbb-8ccc-000000000004",
-    STRANGER_ID: "5e551010-aaaa-4bbb-8ccc-000000000009",
-}
+# The fake's users and their sessions: tests/fake_api.py is their one source.
+IDALONE_ID = "33333333-4444-4555-8666-777777777777"     # in no fake answer
 
 ACCEPT = "application/vnd.heroku+json; version=3"
 CONTENT_TYPE = "application/json"
@@ -125,17 +122,86 @@ def control_chars(text):
                    if ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f})
 
 
-def load_fake_module(path):
-    spec = importlib.util.spec_from_file_location("fake_api_for_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def token_as_documented(kind, credential):
     """The token per FAKE_API.md's wording (b64 of the raw digest)."""
     digest = hashlib.sha256(f"{kind}:{credential}".encode()).digest()
     return "HRKU-AA" + base64.urlsafe_b64encode(digest).decode()[:58]
+
+
+def add_test(namespace, name, fn, *marks):
+    """One test of a table, as if written out: fn becomes test_<name> in
+    namespace (the test module's globals()), with the pytest marks given."""
+    fn.__name__ = fn.__qualname__ = "test_" + name
+    for mark in marks:
+        fn = mark(fn)
+    namespace[fn.__name__] = fn
+
+
+def clean_env(**extra):
+    """The environment every process a test starts gets: PATH, the C locale,
+    and the sanitizer and library knobs of the build under test; nothing of
+    the caller's (no proxy variables, no HOME)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    for name in ("TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                 "LD_LIBRARY_PATH"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.update(extra)
+    return env
+
+
+def free_port():
+    """A loopback TCP port free right now (for servers that cannot take 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------
+# The build under test and the test CA.
+
+class BuildPaths:
+    """Where the build under test is: the environment `make check`
+    (AM_TESTS_ENVIRONMENT) and tests/run-all set, else a build in the source
+    tree.  Nothing is checked here: a test that needs a file says so."""
+
+    def __init__(self, environ=None):
+        env = os.environ if environ is None else environ
+        here = os.path.dirname(os.path.realpath(__file__))
+        self.srcdir = os.path.abspath(env.get("abs_top_srcdir") or os.path.dirname(here))
+        self.builddir = os.path.abspath(env.get("abs_top_builddir") or self.srcdir)
+
+        def built(variable, *relative):
+            return os.path.abspath(env.get(variable) or
+                                   os.path.join(self.builddir, *relative))
+        self.module = built("PAM_HEROKU_MODULE", "tests", ".libs", "pam_heroku_test.so")
+        self.installed_module = built("PAM_HEROKU_INSTALLED_MODULE",
+                                      "pam_heroku", ".libs", "pam_heroku.so")
+        self.check = built("PAM_HEROKU_CHECK", "tests", "pam_heroku_check_test")
+        self.exchange = built("PAM_HEROKU_EXCHANGE", "pam_heroku", "pam_heroku_exchange")
+        self.driver = built("PAM_DRIVER", "tests", "pam_driver")
+        self.heap_scan = built("HEAP_SCAN", "tests", "hardening", "heap_scan")
+        self.bad_helper = built("BAD_HELPER", "tests", "privsep", "bad_helper")
+        # The fake API needs Debian's python3-jsonschema.
+        python3 = env.get("PYTHON3") or ""
+        self.python3 = python3 if python3 not in ("", "no") and shutil.which(python3) \
+            else "/usr/bin/python3"
+        self.fake_script = os.path.join(self.srcdir, "tests", "fake_api.py")
+        self.make_certs = os.path.join(self.srcdir, "tests", "make-certs.sh")
+
+
+class CertAuthority:
+    """The test CA and its certificates (tests/make-certs.sh), made at test
+    time in directory: never the machine's trust store."""
+
+    def __init__(self, paths, directory):
+        subprocess.run(["sh", paths.make_certs, directory], check=True,
+                       stdin=subprocess.DEVNULL, env=clean_env())
+        self.dir = directory
+        self.ca = self.cert("ca.pem")
+
+    def cert(self, name):
+        return os.path.join(self.dir, name)
 
 
 # --------------------------------------------------------------------------
@@ -163,7 +229,8 @@ class Processes:
 
 
 def stop_process(proc, grace=5.0):
-    if proc.poll() is not None:
+    """Stop one process this test started (by its pid): TERM, then KILL."""
+    if proc is None or proc.poll() is not None:
         return
     try:
         proc.terminate()
@@ -409,15 +476,16 @@ class Run:
 # The suite.
 
 class Suite:
-    def __init__(self, srcdir, builddir, module, driver, python3, workers):
-        self.srcdir = srcdir
-        self.builddir = builddir
-        self.module = module
-        self.driver = driver
-        self.python3 = python3
+    def __init__(self, paths, workers=1):
+        self.paths = paths
+        self.srcdir = paths.srcdir
+        self.builddir = paths.builddir
+        self.module = paths.module
+        self.driver = paths.driver
+        self.python3 = paths.python3
         self.workers = workers
-        self.fake_script = os.path.join(srcdir, "tests", "fake_api.py")
-        self.make_certs = os.path.join(srcdir, "tests", "make-certs.sh")
+        self.fake_script = paths.fake_script
+        self.make_certs = paths.make_certs
         self.processes = Processes()
         self.tmp = None
         self.keep_tmp = bool(os.environ.get("PAM_HEROKU_KEEP_TMP"))
@@ -425,10 +493,11 @@ class Suite:
         self.secrets_lock = threading.Lock()
         self.fake_pool = queue.Queue()
         self.fakes = []
+        self.finished = []              # the Case of every test that ran
         self.closed_socket = None
         self.version = self._version()
         self.default_confdir = self._default_confdir()
-        self.fake_api = load_fake_module(self.fake_script)
+        self.fake_api = fake_api
         self.is_root = os.geteuid() == 0
         self.case_dirs = []
         self.stopping = False
@@ -453,25 +522,18 @@ class Suite:
         return "/etc/security"
 
     def base_env(self):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
-        for name in ("TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
-                     "LD_LIBRARY_PATH"):
-            if name in os.environ:
-                env[name] = os.environ[name]
-        return env
+        return clean_env()
 
-    def setup(self):
+    def setup(self, certs):
+        """certs: the test CA's directory (CertAuthority.dir)."""
         for path, what in ((self.module, "PAM_HEROKU_MODULE"),
                            (self.driver, "PAM_DRIVER"),
-                           (self.fake_script, "tests/fake_api.py"),
-                           (self.make_certs, "tests/make-certs.sh")):
+                           (self.fake_script, "tests/fake_api.py")):
             if not os.path.exists(path):
                 raise RuntimeError(f"{what} not found: {path}")
         self.tmp = tempfile.mkdtemp(prefix="pam_heroku-it.")
         os.chmod(self.tmp, 0o700)
-        self.certs = os.path.join(self.tmp, "certs")
-        subprocess.run(["sh", self.make_certs, self.certs], check=True,
-                       stdin=subprocess.DEVNULL, env=self.base_env())
+        self.certs = certs
         self.ca = self.cert("ca.pem")
         self.other_ca = self.cert("other-ca.pem")
 
@@ -573,7 +635,12 @@ class Suite:
 # The context a case gets.
 
 class Case:
-    def __init__(self, suite, name):
+    """directory: this test's own scratch directory (0700, not named after
+    the test: a name holds the fake's credential names, "body_baduuid_...",
+    and paths the module logs would then look like a leaked credential).
+    fake: the fake API this test's requests go to (from suite.fake_pool)."""
+
+    def __init__(self, suite, name, fake, directory):
         if suite.stopping:
             raise CaseSkip("the run is stopping")
         self.suite = suite
@@ -582,20 +649,8 @@ class Case:
         self.runs = []
         self.deferred = []
         self.config_path = None
-        self.fake = suite.fake_pool.get()
-        try:
-            self._setup_files()
-        except BaseException:
-            self.release()
-            raise
-
-    def _setup_files(self):
-        # Not named after the case: a case name holds the fake's credential
-        # names ("body_baduuid_..."), and paths the module logs would then
-        # look like a leaked credential.  The name is in the NAME file.
-        cases = os.path.join(self.suite.tmp, "cases")
-        os.makedirs(cases, mode=0o700, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix="case-", dir=cases)
+        self.fake = fake
+        self.dir = directory
         with open(os.path.join(self.dir, "NAME"), "w", encoding="utf-8") as f:
             f.write(self.name + "\n")
         self.suite.case_dirs.append(self.dir)
@@ -617,9 +672,6 @@ class Case:
                 fn()
             except Exception:   # noqa: BLE001 - cleanup must go on
                 pass
-        if self.fake is not None:
-            self.suite.fake_pool.put(self.fake)
-            self.fake = None
 
     def private_fake(self, name="private", cert="server"):
         """A fake of this case's own (e.g. one left busy by a slow answer)."""
@@ -1010,9 +1062,115 @@ def _shape(value):
     return json.dumps(value)
 
 
-def install_signal_handlers(cleanup):
-    def handler(signum, frame):
-        cleanup()
-        os._exit(128 + signum)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, handler)
+# --------------------------------------------------------------------------
+# /dev/log: the syslog sink for programs that log through the system's
+# socket (sshd, sudo and the module in them), where PAM_DRIVER_SYSLOG cannot
+# reach.  Used by the dev_log fixture (tests/conftest.py) and tests/e2e.
+
+DEV_LOG = "/dev/log"
+_CLONE_NEWNS = 0x00020000
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
+
+
+def enter_private_mount_namespace():
+    """Move this process (and what it starts from now on) into a mount
+    namespace of its own whose mounts do not propagate back, as `unshare
+    --mount --propagation private` does: bind mounts over system files are
+    then seen by nothing else on the machine.  Returns None, or why not."""
+    import ctypes   # only here: nothing else needs it
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}"
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return f"mount --make-rprivate /: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+class DevLog:
+    """Datagrams sent to /dev/log, kept as (priority, text) in order.
+
+    /dev/log missing (no syslog daemon, the usual container/CI case): the
+    sink binds there itself and unlinks it at close (only if the socket there
+    is still its own).  /dev/log present: with private_mounts (this process
+    is in a private mount namespace, see enter_private_mount_namespace) the
+    sink is bind-mounted over it, so programs this process starts log to the
+    sink while the rest of the machine still logs to the real daemon;
+    without, nothing is caught and `problem` says why."""
+
+    LINE_RE = re.compile(r"^<(\d+)>(.*)$", re.S)
+
+    def __init__(self, directory, private_mounts):
+        self.lock = threading.Lock()
+        self.lines = []
+        self.problem = None
+        self.sock = None
+        self.mounted = False
+        if os.path.lexists(DEV_LOG) and not private_mounts:
+            self.problem = (f"{DEV_LOG} exists and this test process has no private "
+                            "mount namespace to cover it in; the log lines cannot be "
+                            "checked")
+            return
+        path = DEV_LOG if not os.path.lexists(DEV_LOG) else os.path.join(directory, "dev-log")
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind(path)
+            os.chmod(path, 0o666)
+            st = os.lstat(path)
+            self.identity = (st.st_dev, st.st_ino)
+            if path != DEV_LOG:
+                subprocess.run(["mount", "--bind", path, DEV_LOG], check=True,
+                               capture_output=True, env=clean_env())
+                self.mounted = True
+        except (OSError, subprocess.CalledProcessError) as e:
+            self.sock.close()
+            self.sock = None
+            self.problem = f"cannot listen at {DEV_LOG}: {e}"
+            return
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while self.running:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            text = data.decode("utf-8", "replace").rstrip("\n\0")
+            m = self.LINE_RE.match(text)
+            entry = (int(m.group(1)), m.group(2)) if m else (-1, text)
+            with self.lock:
+                self.lines.append(entry)
+
+    def mark(self):
+        with self.lock:
+            return len(self.lines)
+
+    def since(self, mark):
+        """The (priority, text) entries received after mark()."""
+        with self.lock:
+            return list(self.lines[mark:])
+
+    def _still_ours(self):
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == self.identity
+
+    def close(self):
+        if self.sock is None:
+            return
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+        if self.mounted:
+            subprocess.run(["umount", DEV_LOG], capture_output=True, env=clean_env())
+        elif self._still_ours():
+            os.unlink(self.path)
+        self.sock = None
