@@ -33,10 +33,9 @@ static inline bytes16 in_range(bytes16 v, unsigned char low, unsigned char n)
 }
 
 /*
- * 0xff where the 16 bytes at p are what they must be, dash lanes having
- * 0xff in dashes: there the digit range is ['-', '-'] and the letter range
- * empty, elsewhere '0'-'9' and (v | 0x20, which maps A-F and only A-F onto
- * a-f) 'a'-'f'.
+ * 0xff where the 16 bytes at p are what they must be: '-' in the lanes
+ * where dashes has 0xff (a one-byte digit range, no letter range), else
+ * '0'-'9' or, v | 0x20 mapping A-F and only A-F onto a-f, 'a'-'f'.
  */
 static inline bytes16 as_in_uuid(const char *p, bytes16 dashes)
 {

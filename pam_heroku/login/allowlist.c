@@ -123,17 +123,6 @@ static const char *judge_accounts(struct span list, const char *pam_user, size_t
 	}
 }
 
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGH UINT64_C(0x8080808080808080)
-
-static uint64_t load64(const char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, sizeof w);
-	return w;
-}
-
 /*
  * UUIDs compare case-insensitively: Heroku's may come in either case.  Both
  * sides are known UUIDs here (the wanted one is checked once per scan), and
@@ -217,19 +206,6 @@ static void report_bad_line(const char *path, unsigned number, const char *why,
 }
 
 /*
- * Whether 8 bytes at text may begin the wanted id (any case): one word
- * compared, where most lines of a long allowlist already differ.  OR-ing
- * 0x20 folds case for hex digits; it may fold a few other bytes onto them
- * too, which only sends such a line on to the exact comparison.
- */
-static bool first_word_may_match(const char *text, const char *wanted)
-{
-	const uint64_t fold = ONES * 0x20;
-
-	return (load64(text) | fold) == (load64(wanted) | fold);
-}
-
-/*
  * Whether a line could name the wanted id: after leading blanks, its first
  * 36 bytes are that id (any case).  A line that cannot grants nothing, so a
  * scan that only looks for the granting line (only_grants: the account
@@ -240,8 +216,7 @@ static bool may_name(struct span line, const char *wanted)
 {
 	while (line.start < line.end && is_blank(*line.start))
 		line.start++;
-	return wanted != NULL && span_len(line) >= UUID_LEN &&
-	       first_word_may_match(line.start, wanted) && id_matches(line.start, wanted);
+	return wanted != NULL && span_len(line) >= UUID_LEN && id_matches(line.start, wanted);
 }
 
 /* One scan: what is asked, where we are, what was found. */
@@ -319,12 +294,12 @@ static unsigned lane_bits(bytes16 m)
 #ifdef __SSE2__
 	return (unsigned)_mm_movemask_epi8((__m128i)m);     /* one instruction */
 #else
-	const uint64_t gather = UINT64_C(0x0002040810204081);   /* bit 8i+7 to bit 56+i */
-	uint64_t half[2];
+	const uint64_t high = UINT64_C(0x8080808080808080), gather = UINT64_C(0x0002040810204081);
+	uint64_t half[2];   /* gather: bit 8i+7 to bit 56+i */
 
 	memcpy(half, &m, sizeof half);
-	return (unsigned)(((half[0] & HIGH) * gather) >> 56) |
-	       (unsigned)(((half[1] & HIGH) * gather) >> 56) << 8;
+	return (unsigned)(((half[0] & high) * gather) >> 56) |
+	       (unsigned)(((half[1] & high) * gather) >> 56) << 8;
 #endif
 }
 
