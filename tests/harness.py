@@ -242,6 +242,24 @@ def stop_process(proc, grace=5.0):
         pass
 
 
+def wait_for_port(proc, port_file, what, timeout=20.0):
+    """The port a server started with --port-file (tests/fake_api.py) wrote
+    there, once it has; RuntimeError when it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            with open(port_file, encoding="ascii") as f:
+                text = f.read().strip()
+            if text:
+                return int(text)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{what} wrote no port file in {timeout} s")
+
+
 class Fake:
     """One tests/fake_api.py process, with its own record file."""
 
@@ -264,21 +282,9 @@ class Fake:
         self.port = None
 
     def wait_ready(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"fake {self.name} exited with status "
-                                   f"{self.proc.returncode} (see {self.dir}/stderr)")
-            try:
-                with open(self.port_file, encoding="ascii") as f:
-                    text = f.read().strip()
-                if text:
-                    self.port = int(text)
-                    return self
-            except FileNotFoundError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"fake {self.name} wrote no port file in {timeout} s")
+        self.port = wait_for_port(self.proc, self.port_file,
+                                  f"fake {self.name} (see {self.dir}/stderr)", timeout)
+        return self
 
     @property
     def url(self):

@@ -50,13 +50,3 @@ enum ph_result ph_reason(char reason[PH_REASON_MAX], enum ph_result result,
 	va_end(args);
 	return result;
 }
-
-bool ph_why_not(char reason[PH_REASON_MAX], const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(reason, PH_REASON_MAX, format, args);
-	va_end(args);
-	return false;
-}

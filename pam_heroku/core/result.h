@@ -47,8 +47,7 @@ void ph_logf(const struct ph_log *log, int priority, const char *format, ...)
 /* Write why into reason and hand result back: return ph_reason(reason, PH_REFUSED, "..."). */
 enum ph_result ph_reason(char reason[PH_REASON_MAX], enum ph_result result,
 			 const char *format, ...) __attribute__((format(printf, 3, 4)));
-/* The same for a check that says no: return ph_why_not(reason, "..."). */
-bool ph_why_not(char reason[PH_REASON_MAX], const char *format, ...)
-	__attribute__((format(printf, 2, 3)));
+/* The same for a check that says no: return ph_why_not(reason, "...") is false. */
+#define ph_why_not(reason, ...) ((void)ph_reason((reason), PH_REFUSED, __VA_ARGS__), false)
 
 #endif

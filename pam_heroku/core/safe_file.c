@@ -44,12 +44,10 @@ bool safe_file_stat_ok(const struct stat *st, const char *path,
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return ph_why_not(reason, "%s is writable by group or others (mode %04o)",
 				  path, (unsigned)(st->st_mode & 07777));
-	if (secrecy == SAFE_FILE_PRIVATE && !safe_file_is_private(st)) {
-		snprintf(reason, PH_REASON_MAX,
-			 "%s holds a secret but is readable by group or others (mode %04o)",
-			 path, (unsigned)(st->st_mode & 07777));
-		return false;
-	}
+	if (secrecy == SAFE_FILE_PRIVATE && !safe_file_is_private(st))
+		return ph_why_not(reason,
+				  "%s holds a secret but is readable by group or others (mode %04o)",
+				  path, (unsigned)(st->st_mode & 07777));
 	return true;
 }
 

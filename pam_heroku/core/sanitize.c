@@ -12,22 +12,23 @@
 
 #include "sanitize.h"
 
-size_t sanitize_utf8_length(const unsigned char *s, size_t left)
+/* The length of the valid UTF-8 sequence at s, its code point in *code; 0 when invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t left, uint32_t *code)
 {
-	uint32_t code;
 	size_t len;
 
+	*code = s[0];
 	if (s[0] < 0x80)
 		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
 		len = 2;
-		code = s[0] & 0x1f;
+		*code = s[0] & 0x1f;
 	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
 		len = 3;
-		code = s[0] & 0x0f;
+		*code = s[0] & 0x0f;
 	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		len = 4;
-		code = s[0] & 0x07;
+		*code = s[0] & 0x07;
 	} else {
 		return 0;   /* continuation byte, overlong lead C0/C1, or F5..FF */
 	}
@@ -36,23 +37,19 @@ size_t sanitize_utf8_length(const unsigned char *s, size_t left)
 	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		code = (code << 6) | (s[i] & 0x3f);
+		*code = (*code << 6) | (s[i] & 0x3f);
 	}
-	if ((len == 3 && code < 0x800) || (len == 4 && code < 0x10000) ||
-	    code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+	if ((len == 3 && *code < 0x800) || (len == 4 && *code < 0x10000) ||
+	    *code > 0x10ffff || (*code >= 0xd800 && *code <= 0xdfff))
 		return 0;   /* overlong, out of range or a surrogate */
 	return len;
 }
 
-/* The code point of a valid UTF-8 sequence of len bytes. */
-static uint32_t code_point(const unsigned char *s, size_t len)
+size_t sanitize_utf8_length(const unsigned char *s, size_t left)
 {
-	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
-	uint32_t code = s[0] & lead_mask[len];
+	uint32_t code;
 
-	for (size_t i = 1; i < len; i++)
-		code = (code << 6) | (s[i] & 0x3f);
-	return code;
+	return utf8_decode(s, left, &code);
 }
 
 /*
@@ -94,13 +91,14 @@ size_t sanitize_text(char *dst, size_t dst_size, const char *src, size_t src_len
 	if (limit > dst_size - 1)
 		limit = dst_size - 1;
 	for (size_t i = 0; src != NULL && i < src_len;) {
-		size_t len = sanitize_utf8_length(in + i, src_len - i);
+		uint32_t code;
+		size_t len = utf8_decode(in + i, src_len - i, &code);
 
 		if (len == 0) {
 			i++;        /* drop one invalid byte and resynchronise */
 			continue;
 		}
-		if (!is_unsafe(code_point(in + i, len))) {
+		if (!is_unsafe(code)) {
 			if (out + len > limit)
 				break;  /* cut on a character boundary */
 			for (size_t k = 0; k < len; k++)

@@ -158,12 +158,10 @@ static enum ph_result fetch_credential(struct attempt *attempt, const struct set
 	if (rc != PAM_SUCCESS || *typed == NULL)
 		return ph_reason(attempt->outcome.reason, PH_REFUSED, "no credential: %s",
 				 pam_strerror(attempt->pamh, rc));
-	if (same_as_stored) {
-		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
-			 "the answer is the password an earlier module was given "
-			 "(an application that answers every prompt alike); nothing sent");
-		return PH_REFUSED;
-	}
+	if (same_as_stored)
+		return ph_reason(attempt->outcome.reason, PH_REFUSED,
+				 "the answer is the password an earlier module was given "
+				 "(an application that answers every prompt alike); nothing sent");
 	return PH_OK;
 }
 
@@ -204,11 +202,9 @@ static enum ph_result publish_identity(struct attempt *attempt, const struct set
 		ok = put_env(attempt->pamh, "HEROKU_SESSION_ID", response->session_id);
 	if (ok && settings->export_access_token)
 		ok = put_env(attempt->pamh, "HEROKU_API_KEY", response->access_token);
-	if (!ok) {
-		snprintf(attempt->outcome.reason, sizeof attempt->outcome.reason,
-			 "cannot set the PAM environment (out of memory)");
-		return PH_UNAVAILABLE;
-	}
+	if (!ok)
+		return ph_reason(attempt->outcome.reason, PH_UNAVAILABLE,
+				 "cannot set the PAM environment (out of memory)");
 	return PH_OK;
 }
 

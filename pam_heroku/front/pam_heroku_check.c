@@ -522,18 +522,29 @@ static enum ph_result scan_allowlist(const struct settings *settings, struct rep
 	return PH_OK;
 }
 
+/* One run of the tool: what every mode loads, freed once at the end. */
+struct run {
+	const struct options *options;
+	struct report report;
+	struct settings settings;
+	struct allowlist_report allowlist;
+	struct login_outcome outcome;   /* its reason says why the run failed, in any mode */
+};
+
 /*
  * Load the settings and look at everything the module would look at; with
  * validate_allowlist every allowlist line too (--login leaves that to its scan).
  */
-static enum ph_result load_and_check(struct settings *settings, const struct options *options,
-				     bool validate_allowlist, struct report *report,
-				     struct allowlist_report *allowlist, char reason[PH_REASON_MAX])
+static enum ph_result load_and_check(struct run *run, bool validate_allowlist)
 {
+	const struct options *options = run->options;
+	struct settings *settings = &run->settings;
+	struct report *report = &run->report;
+	struct allowlist_report *allowlist = &run->allowlist;
+	char *reason = run->outcome.reason;
 	char scan_reason[PH_REASON_MAX] = "";
 	enum ph_result result;
 
-	memset(allowlist, 0, sizeof *allowlist);
 	result = settings_load(settings, options->module_argc, options->module_argv,
 			       &report->log, reason);
 	/* Every allowlist line, even when something else is wrong. */
@@ -574,52 +585,39 @@ static const char *check_verdict(enum ph_result result, const struct allowlist_r
 	       : "the module would run";
 }
 
-static int run_check(const struct options *options)
+/* The configuration check, with the settings loaded (result). */
+static enum ph_result run_check(struct run *run, enum ph_result result)
 {
-	struct allowlist_report allowlist;
-	char reason[PH_REASON_MAX];
-	struct settings settings;
-	struct report report;
-	enum ph_result result;
+	const struct report *report = &run->report;
 
-	report_init(&report, options->quiet);
-	note_not_root(&report);
-	result = load_and_check(&settings, options, true, &report, &allowlist, reason);
-	if (!options->quiet) {
+	if (!run->options->quiet) {
 		if (result == PH_OK)
-			print_settings(&settings, options, &allowlist);
+			print_settings(&run->settings, run->options, &run->allowlist);
 		printf(PROGRAM ": %u error%s, %u warning%s: %s\n",
-		       report.errors, report.errors == 1 ? "" : "s",
-		       report.warnings, report.warnings == 1 ? "" : "s",
-		       check_verdict(result, &allowlist));
+		       report->errors, report->errors == 1 ? "" : "s",
+		       report->warnings, report->warnings == 1 ? "" : "s",
+		       check_verdict(result, &run->allowlist));
 	}
-	account_set_free(&allowlist.accounts);
-	settings_free(&settings);
-	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
+	return result;
 }
 
-static int run_authorize_url(const struct options *options)
+static enum ph_result run_authorize_url(struct run *run, enum ph_result result)
 {
-	struct allowlist_report allowlist;
-	char reason[PH_REASON_MAX];
-	struct settings settings;
-	struct report report;
-	enum ph_result result;
+	const struct options *options = run->options;
+	const struct settings *settings = &run->settings;
 	char *url = NULL;
 
-	report_init(&report, options->quiet);
-	result = load_and_check(&settings, options, true, &report, &allowlist, reason);
 	if (result != PH_OK) {
 		if (!options->quiet)
 			fprintf(stderr, PROGRAM ": the module would refuse every login "
 				"(PAM_SERVICE_ERR): fix the configuration first\n");
-	} else if (settings.client_id == NULL) {
+	} else if (settings->client_id == NULL) {
 		if (!options->quiet)
 			fprintf(stderr, PROGRAM ": client_id is not set: there is no authorize URL "
 				"(set client_id to the OAuth client's id)\n");
 		result = PH_MISCONFIGURED;
 	} else {
-		result = authorize_url_build(&settings, &url);
+		result = authorize_url_build(settings, &url);
 		if (result == PH_OK)
 			printf("%s\n", url);
 		else if (!options->quiet)
@@ -627,9 +625,7 @@ static int run_authorize_url(const struct options *options)
 				ph_result_name(result));
 		free(url);
 	}
-	account_set_free(&allowlist.accounts);
-	settings_free(&settings);
-	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
+	return result;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -755,26 +751,20 @@ static enum ph_result read_credential(const struct settings *settings, char type
 /* ----------------------------------------------------------------------- */
 /* --login and --identify: the module's walk, told step by step.           */
 
-/*
- * The module's walk with the credential read here.  --identify judges the
- * allowlist's lines too: the administrator is about to add one.
- */
-static enum ph_result login_walk(const struct options *options, struct settings *settings,
-				 struct report *report, struct allowlist_report *allowlist,
-				 struct login_outcome *outcome)
+/* The module's walk with the credential read here. */
+static enum ph_result login_walk(struct run *run, enum ph_result result)
 {
-	bool identify = options->mode == MODE_IDENTIFY;
+	const struct ph_log *log = &run->report.log;
+	struct login_outcome *outcome = &run->outcome;
 	char typed[TYPED_MAX + 1];
-	enum ph_result result;
 
-	memset(outcome, 0, sizeof *outcome);
-	result = load_and_check(settings, options, identify, report, allowlist, outcome->reason);
 	if (result == PH_OK)
-		result = read_credential(settings, typed, outcome->reason);
+		result = read_credential(&run->settings, typed, outcome->reason);
 	if (result == PH_OK)
-		result = identify
-			 ? login_identify(settings, typed, &report->log, outcome)
-			 : login_decide(settings, typed, options->login_user, &report->log, outcome);
+		result = run->options->mode == MODE_IDENTIFY
+			 ? login_identify(&run->settings, typed, log, outcome)
+			 : login_decide(&run->settings, typed, run->options->login_user, log,
+					outcome);
 	explicit_bzero(typed, sizeof typed);
 	return result;
 }
@@ -863,26 +853,37 @@ static void print_identify(const struct options *options, const struct login_out
 }
 
 /* --login USER or --identify[=ACCOUNT]. */
-static int run_login(const struct options *options)
+static enum ph_result run_login(struct run *run, enum ph_result result)
 {
-	struct allowlist_report allowlist;
-	struct login_outcome outcome;
-	struct settings settings;
-	struct report report;
-	enum ph_result result;
+	const struct options *options = run->options;
 	char user[SANITIZE_USER_FIELD_SIZE];
 
-	report_init(&report, options->quiet);
-	result = login_walk(options, &settings, &report, &allowlist, &outcome);
+	result = login_walk(run, result);
 	if (options->mode == MODE_IDENTIFY) {
-		print_identify(options, &outcome, result);
+		print_identify(options, &run->outcome, result);
 	} else if (!options->quiet) {
 		sanitize_field(user, sizeof user, options->login_user, strlen(options->login_user));
-		print_login(&settings, user, &outcome, result);
+		print_login(&run->settings, user, &run->outcome, result);
 	}
-	login_outcome_clear(&outcome);
-	account_set_free(&allowlist.accounts);
-	settings_free(&settings);
+	return result;
+}
+
+/* Load and check what every mode needs, then run the mode. */
+static int run_mode(const struct options *options)
+{
+	struct run run = { .options = options };
+	enum ph_result result;
+
+	report_init(&run.report, options->quiet);
+	if (options->mode == MODE_CHECK)
+		note_not_root(&run.report);
+	result = load_and_check(&run, options->mode != MODE_LOGIN);
+	result = options->mode == MODE_CHECK ? run_check(&run, result)
+	       : options->mode == MODE_AUTHORIZE_URL ? run_authorize_url(&run, result)
+	       : run_login(&run, result);
+	login_outcome_clear(&run.outcome);
+	account_set_free(&run.allowlist.accounts);
+	settings_free(&run.settings);
 	return result == PH_OK ? EXIT_GOOD : EXIT_BAD;
 }
 
@@ -910,19 +911,7 @@ int main(int argc, char **argv)
 		options_free(&options);
 		return status < 0 ? EXIT_GOOD : status;
 	}
-	switch (options.mode) {
-	case MODE_LOGIN:
-	case MODE_IDENTIFY:
-		status = run_login(&options);
-		break;
-	case MODE_AUTHORIZE_URL:
-		status = run_authorize_url(&options);
-		break;
-	case MODE_CHECK:
-	default:
-		status = run_check(&options);
-		break;
-	}
+	status = run_mode(&options);
 	options_free(&options);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return EXIT_BAD;

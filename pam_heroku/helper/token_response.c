@@ -70,12 +70,10 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
 		return PH_OK;
 	if (!cJSON_IsObject(session) || id == NULL || !cJSON_IsString(id) ||
-	    !token_response_is_session_id(id->valuestring)) {
-		snprintf(reason, PH_REASON_MAX,
-			 "malformed response: session.id is not 1-%d characters of [A-Za-z0-9._:-]",
-			 TOKEN_RESPONSE_SESSION_MAX);
-		return PH_UNAVAILABLE;
-	}
+	    !token_response_is_session_id(id->valuestring))
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: session.id is not 1-%d characters of [A-Za-z0-9._:-]",
+				 TOKEN_RESPONSE_SESSION_MAX);
 	snprintf(response->session_id, sizeof response->session_id, "%s", id->valuestring);
 	return PH_OK;
 }
@@ -85,17 +83,13 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 					char reason[PH_REASON_MAX])
 {
 	const cJSON *access, *token = NULL;
-	struct credential shape;
-	char why[PH_REASON_MAX];
 
 	if (!unique_member(root, "access_token", &access) ||
 	    (cJSON_IsObject(access) && !unique_member(access, "token", &token)))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: access_token appears twice");
 	/* The same token68 rule as a typed credential; never quoted in a reason. */
-	if (token == NULL || !cJSON_IsString(token) ||
-	    credential_parse(token->valuestring, PH_GRANT_AUTHORIZATION_CODE, &shape, why) != PH_OK ||
-	    shape.value != token->valuestring)
+	if (token == NULL || !cJSON_IsString(token) || !credential_is_token(token->valuestring))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: access_token.token is missing or not a token");
 	response->access_token = secret_strdup(token->valuestring);
@@ -159,11 +153,9 @@ static enum ph_result parse_success(const char *body, size_t body_len, bool want
 	enum ph_result result;
 
 	/* (An error body is only mined for a message, which is sanitised.) */
-	if (body != NULL && !is_plain_json_text(body, body_len)) {
-		snprintf(reason, PH_REASON_MAX,
-			 "malformed response: the 201 body is not UTF-8 or holds a \\u0000 escape");
-		return PH_UNAVAILABLE;
-	}
+	if (body != NULL && !is_plain_json_text(body, body_len))
+		return ph_reason(reason, PH_UNAVAILABLE,
+				 "malformed response: the 201 body is not UTF-8 or holds a \\u0000 escape");
 	root = parse_object(body, body_len);
 	if (root == NULL)
 		return ph_reason(reason, PH_UNAVAILABLE,
@@ -210,13 +202,11 @@ enum ph_result token_response_parse(long status, const char *body, size_t body_l
 	memset(response, 0, sizeof *response);
 	if (status == 201)
 		return parse_success(body, body_len, want_access_token, response, reason);
-	if (is_refusal_status(status)) {
-		read_error(body, body_len, response);
+	read_error(body, body_len, response);
+	if (is_refusal_status(status))
 		return ph_reason(reason, PH_REFUSED, "the API refused the credential (%ld %s)%s%s",
 				 status, response->error_id[0] ? response->error_id : "error",
 				 response->message[0] ? ": " : "", response->message);
-	}
-	read_error(body, body_len, response);
 	return ph_reason(reason, PH_UNAVAILABLE, "the API answered %ld%s%s%s%s", status,
 			 response->error_id[0] ? " " : "", response->error_id,
 			 response->message[0] ? ": " : "", response->message);

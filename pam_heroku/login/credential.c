@@ -52,10 +52,17 @@ static bool is_token68(const char *value, size_t len)
 	return true;
 }
 
+bool credential_is_token(const char *text)
+{
+	size_t len = strnlen(text, CREDENTIAL_MAX_LEN + 1);
+
+	return len <= CREDENTIAL_MAX_LEN && is_token68(text, len);
+}
+
 /*
  * OpenSSH answers for an invalid or disallowed user (PermitRootLogin, an
  * unknown account) with a junk password of the typed password's length:
- * "\b\n\r\177INCORRECT" repeated or cut (auth-pam.c, fake_password).
+ * "\b\n\r\177INCORRECT" repeated or cut (its fake_password()).
  */
 static bool is_sshd_substitute(const char *typed)
 {
@@ -103,11 +110,9 @@ enum ph_result credential_parse(const char *typed, enum ph_grant default_grant,
 	if (len > CREDENTIAL_MAX_LEN)
 		return ph_reason(reason, PH_REFUSED, "the credential is longer than %d bytes",
 				 CREDENTIAL_MAX_LEN);
-	if (!is_token68(value, len)) {
-		snprintf(reason, PH_REASON_MAX,
-			 "the credential holds a character that no grant code or token has");
-		return PH_REFUSED;
-	}
+	if (!is_token68(value, len))
+		return ph_reason(reason, PH_REFUSED,
+				 "the credential holds a character that no grant code or token has");
 	credential->value = value;
 	credential->value_len = len;
 	return PH_OK;

@@ -40,6 +40,9 @@ struct credential {
 	size_t value_len;
 };
 
+/* True when text is one token68 value of at most CREDENTIAL_MAX_LEN bytes. */
+bool credential_is_token(const char *text);
+
 /*
  * PH_OK with *credential filled, or PH_REFUSED with a reason that never
  * quotes the typed text.

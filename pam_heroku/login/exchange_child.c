@@ -27,12 +27,8 @@
 /* ----------------------------------------------------------------------- */
 /* Is the helper ours?                                                      */
 
-/*
- * Checked as every file the module trusts (safe_file.h: it and every
- * directory up to / owned by root or the euid, writable by nobody else),
- * and executable.  As with OpenSSH's safe_path, when nobody but root can
- * change any of them, the name checked is the program run.
- */
+/* Checked as every file the module trusts, and executable: when nobody else
+ * can change it or a directory above it, the name checked is the program run. */
 bool exchange_child_helper_ok(char reason[PH_REASON_MAX])
 {
 	const char *path = exchange_helper_path();
@@ -243,12 +239,8 @@ struct end {
 	bool killed;            /* by us, at the deadline */
 };
 
-/*
- * The pause before the next look at a child that has not ended: 50 us at
- * first, doubling to 2 ms.  The kernel closes the helper's pipe (the
- * module's end-of-reply) a little before it makes the helper a zombie; a
- * first pause of 2 ms made three logins in four wait out that short gap.
- */
+/* The pause before the next look at a child not yet ended: 50 us, doubling to
+ * 2 ms, since its pipe closes a little before it becomes a zombie. */
 static long next_pause_ns(long pause_ns)
 {
 	return pause_ns >= 1000 * 1000 ? 2 * 1000 * 1000 : 2 * pause_ns;
@@ -314,15 +306,9 @@ static bool reply_consistent(const struct settings *settings, struct wire_reply 
 	    (response->session_id[0] != '\0' &&
 	     !token_response_is_session_id(response->session_id)))
 		return false;
-	if (settings->export_access_token) {
-		struct credential shape;
-		char why[PH_REASON_MAX];
-
+	if (settings->export_access_token)
 		return response->access_token != NULL &&
-		       credential_parse(response->access_token, PH_GRANT_AUTHORIZATION_CODE,
-					&shape, why) == PH_OK &&
-		       shape.value == response->access_token;
-	}
+		       credential_is_token(response->access_token);
 	return response->access_token == NULL;
 }
 
@@ -449,14 +435,4 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	result = judge(settings, answer, answer_len, complete, &end, reply);
 	secret_free_len(answer, WIRE_REPLY_MAX + 1);
 	return result;
-}
-
-enum ph_result exchange_child_run(const struct settings *settings,
-				  const struct credential *credential,
-				  struct wire_reply *reply)
-{
-	struct exchange_child child;
-
-	exchange_child_start(&child);
-	return exchange_child_finish(&child, settings, credential, reply);
 }

@@ -33,21 +33,12 @@ const char *exchange_helper_path(void);
 bool exchange_child_helper_ok(char reason[PH_REASON_MAX]);
 
 /*
- * One exchange of credential.  The reply (reason included) is filled on
- * every path; wire_reply_clear() must be called either way.
- */
-enum ph_result exchange_child_run(const struct settings *settings,
-				  const struct credential *credential,
-				  struct wire_reply *reply);
-
-/*
- * The same in two steps, so that the helper starts up (exec, libraries,
- * sandbox, TLS library) while the caller works on: exchange_child_start
- * checks and starts the helper, which then waits for the request on its
- * stdin; exchange_child_finish sends it and judges the reply, as
- * exchange_child_run.  exchange_child_abandon stops a started helper that
- * will not be needed: it reads end-of-file, sends nothing and exits.
- * Every started child must be finished or abandoned.
+ * One exchange in two steps, so that the helper starts up while the caller
+ * works on: exchange_child_start checks and starts it (it waits for the
+ * request); exchange_child_finish sends the credential and judges the reply,
+ * filled on every path (wire_reply_clear() either way).  exchange_child_abandon
+ * stops a helper that will not be needed: it sends nothing and exits.  Every
+ * started child must be finished or abandoned.
  */
 struct exchange_child {
 	pid_t pid;                      /* -1 when it could not be started */

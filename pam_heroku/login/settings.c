@@ -53,20 +53,23 @@ static void problem(struct problems *problems, const char *format, ...)
 /* ----------------------------------------------------------------------- */
 /* Value checks.                                                            */
 
-static bool has_blank_or_control(const char *value)
+/* No byte below lowest (0x20: controls, 0x21: blanks too), and no DEL. */
+static bool bytes_from(const char *value, unsigned char lowest)
 {
 	for (const unsigned char *c = (const unsigned char *)value; *c; c++)
-		if (*c <= 0x20 || *c == 0x7f)
-			return true;
-	return false;
+		if (*c < lowest || *c == 0x7f)
+			return false;
+	return true;
 }
 
-static bool has_control(const char *value)
+static bool has_no_blank_or_control(const char *value)
 {
-	for (const unsigned char *c = (const unsigned char *)value; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return true;
-	return false;
+	return bytes_from(value, 0x21);
+}
+
+static bool has_no_control(const char *value)
+{
+	return bytes_from(value, 0x20);
 }
 
 bool settings_is_https_url(const char *value)
@@ -79,7 +82,7 @@ bool settings_is_https_url(const char *value)
 	host = value + sizeof scheme - 1;
 	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
 		return false;
-	return !has_blank_or_control(value) && strpbrk(value, "?#") == NULL;
+	return has_no_blank_or_control(value) && strpbrk(value, "?#") == NULL;
 }
 
 static bool is_proxy_url(const char *value)
@@ -88,7 +91,7 @@ static bool is_proxy_url(const char *value)
 		"http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://",
 	};
 
-	if (has_blank_or_control(value))
+	if (!has_no_blank_or_control(value))
 		return false;
 	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
 		size_t len = strlen(schemes[i]);
@@ -148,17 +151,7 @@ bool settings_is_client_id(const char *value)
 
 static bool is_absolute_path(const char *value)
 {
-	return value[0] == '/' && !has_control(value);
-}
-
-static bool has_no_blank_or_control(const char *value)
-{
-	return !has_blank_or_control(value);
-}
-
-static bool has_no_control(const char *value)
-{
-	return !has_control(value);
+	return value[0] == '/' && has_no_control(value);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -533,12 +526,8 @@ static void load_secret_file(struct settings *settings, struct problems *problem
 	secret_free_len(text, size + 1);
 }
 
-/*
- * The CA bundle's bytes, read once through the checked descriptor: the
- * exchange helper hands them to libcurl as CURLOPT_CAINFO_BLOB and never
- * opens the file by name, so the file cannot be swapped while the user sits
- * at the prompt.
- */
+/* The CA bundle's bytes, read once through the checked descriptor: the helper
+ * never opens it by name, so it cannot be swapped while the user sits at the prompt. */
 static void load_ca_file(struct settings *settings, struct problems *problems)
 {
 	char reason[PH_REASON_MAX];

@@ -36,14 +36,18 @@ the fixture down on failures, Ctrl-C, SIGTERM and SIGHUP too):
   test accounts              phtest-alice, phtest-bob (useradd; userdel -r);
                              phtest-alice's ~/.ssh/authorized_keys holds a
                              key made for the run
-  /etc/pam.d/sshd-pam-heroku-test
+  /etc/pam.d, /etc/sudoers.d
+                             covered, in the private namespace only, by
+                             copies in the temp dir that get the suite's
+                             files (the machine's own are never written):
+    pam.d/sshd-pam-heroku-test
                              sshd's PAM service: OpenSSH names its PAM
                              service after its program, so a copy of
                              /usr/sbin/sshd called sshd-pam-heroku-test
                              reads this file (the system's sshd and
                              /etc/ssh are never touched)
-  /etc/pam.d/sudo-pam-heroku-test
-  /etc/sudoers.d/pam_heroku_e2e_test
+    pam.d/sudo-pam-heroku-test
+    sudoers.d/pam_heroku_e2e_test
                              packaging/examples/sudoers.d/heroku for
                              phtest-alice: only that account and that
                              service use the module
@@ -85,7 +89,8 @@ from harness import ALICE_ID, BOB_ID, SESSION_IDS, CaseFailure, clean_env, free_
 SSHD_SERVICE = "sshd-pam-heroku-test"
 SUDO_SERVICE = "sudo-pam-heroku-test"
 PAM_D = "/etc/pam.d"
-SUDOERS_DROPIN = "/etc/sudoers.d/pam_heroku_e2e_test"   # no dot: sudo skips names with one
+SUDOERS_D = "/etc/sudoers.d"
+SUDOERS_DROPIN = os.path.join(SUDOERS_D, "pam_heroku_e2e_test")   # no dot: sudo skips names with one
 SYSTEM_SSHD = "/usr/sbin/sshd"
 # Debian's stock sshd_config as the package ships it (/etc/ssh/sshd_config
 # is the admin's copy of it).
@@ -264,6 +269,7 @@ class Host:
         self.on_cleanup("remove the temp dir", lambda: shutil.rmtree(self.tmp))
         os.chmod(self.tmp, 0o755)   # the accounts' homes live below it
 
+        self.setup_private_config_dirs()
         self.setup_login_records()
         self.remove_leftovers()
         self.setup_accounts()
@@ -288,6 +294,24 @@ class Host:
         run_quiet(["mount", "--bind", source, target], f"mount --bind over {target}")
         self.on_cleanup(f"unmount {target} (private namespace)",
                         lambda: run_quiet(["umount", target], f"umount {target}"))
+
+    def setup_private_config_dirs(self):
+        """/etc/pam.d and /etc/sudoers.d as copies in the temp dir, bound over
+        the real ones in the suite's private mount namespace: the suite's PAM
+        services and sudoers drop-in never reach the machine's files, and a
+        package test running beside it sees /etc/pam.d as it is."""
+        if self.private_mounts is not None:
+            raise RuntimeError(f"no private mount namespace ({self.private_mounts}): "
+                               "refusing to write the machine's /etc/pam.d and /etc/sudoers.d")
+        self.machine_dirs = {}     # descriptors on the machine's own directories
+        for real in (PAM_D, SUDOERS_D):
+            fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY)
+            self.on_cleanup(f"close {real}", lambda fd=fd: os.close(fd))
+            self.machine_dirs[real] = fd
+            copy = self.path(os.path.basename(real))
+            shutil.copytree(real, copy, symlinks=True)
+            shutil.copystat(real, copy)
+            self.bind_over(copy, real)
 
     def setup_login_records(self):
         """sshd records every refused keyboard-interactive login in
@@ -316,11 +340,6 @@ class Host:
                                    "this suite; refusing to touch it")
             print(f"# removing the test account {name} left by an earlier run")
             subprocess.run(["userdel", "-r", name], capture_output=True, env=clean_env())
-        for path in (os.path.join(PAM_D, SSHD_SERVICE), os.path.join(PAM_D, SUDO_SERVICE),
-                     SUDOERS_DROPIN):
-            if os.path.lexists(path):
-                print(f"# removing {path} left by an earlier run")
-                os.unlink(path)
 
     def setup_accounts(self):
         os.mkdir(self.path("home"), 0o755)
@@ -399,9 +418,6 @@ class Host:
 
     def setup_pam_services(self):
         for service in (SSHD_SERVICE, SUDO_SERVICE):
-            path = os.path.join(PAM_D, service)
-            self.on_cleanup(f"remove {path}",
-                            lambda p=path: os.path.lexists(p) and os.unlink(p))
             self.write_pam_service(service)
 
     def setup_sudoers(self):
@@ -422,8 +438,6 @@ class Host:
         candidate = self.path("sudoers")
         write_file(candidate, text, 0o440)
         run_quiet(["visudo", "-cf", candidate], "visudo -cf")
-        self.on_cleanup(f"remove {SUDOERS_DROPIN}",
-                        lambda: os.path.lexists(SUDOERS_DROPIN) and os.unlink(SUDOERS_DROPIN))
         write_file(SUDOERS_DROPIN, text, 0o440)
         run_quiet(["visudo", "-c"], "visudo -c (the whole policy with the drop-in)")
 

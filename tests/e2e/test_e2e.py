@@ -22,13 +22,14 @@ import pytest
 import harness
 from harness import ALICE_ID, BOB_ID, DEFAULT_PROMPT, clean_env
 from machine import (
-    ALICE, ALICE_SESSION, AUTHORIZE_URL, BOB, BOB_SESSION, CLIENT_ID, PASSWORD_PROMPT_MATCH,
-    PROMPT_MATCH, SSH_OPTIONS, SSH_PASSWORD_OPTIONS, SSHD_SERVICE, SUDO_SERVICE, Host, Result,
-    fail, grant_request, read_text, run_quiet, run_sudo, ssh_with_pty, ssh_with_sshpass,
-    write_file)
+    ALICE, ALICE_SESSION, AUTHORIZE_URL, BOB, BOB_SESSION, CLIENT_ID, PAM_D,
+    PASSWORD_PROMPT_MATCH, PROMPT_MATCH, SSH_OPTIONS, SSH_PASSWORD_OPTIONS, SSHD_SERVICE,
+    SUDO_SERVICE, SUDOERS_DROPIN, Host, Result, fail, grant_request, read_text, run_quiet,
+    run_sudo, ssh_with_pty, ssh_with_sshpass, write_file)
 
-pytestmark = pytest.mark.root("it starts a real sshd, creates test accounts and writes "
-                              "/etc/pam.d and /etc/sudoers.d files; CI runs it as root")
+pytestmark = pytest.mark.root("it starts a real sshd, creates test accounts and binds "
+                              "its own /etc/pam.d and /etc/sudoers.d in a private mount "
+                              "namespace; CI runs it as root")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,20 @@ def expect_alice_logs_in(host, seen, typed, grant, how):
     seen.expect_sshd_log("accepted", ALICE)
     seen.expect_module_log(SSHD_SERVICE, "granted", ALICE, ALICE_ID)
     seen.expect_no_secret_in_logs()
+
+
+def test_machine_config_dirs_untouched(host):
+    """The suite's PAM services and sudoers drop-in are in its private
+    copies of /etc/pam.d and /etc/sudoers.d; the machine's own directories
+    (held open from before the copies were bound over them) have none of
+    them, so a package test running beside this one sees them as they are."""
+    for path in (os.path.join(PAM_D, SSHD_SERVICE), os.path.join(PAM_D, SUDO_SERVICE),
+                 SUDOERS_DROPIN):
+        directory, name = os.path.split(path)
+        if not os.path.isfile(path):
+            fail(f"{path} is missing in the suite's namespace")
+        if name in os.listdir(host.machine_dirs[directory]):
+            fail(f"{path} was written to the machine's own directory")
 
 
 def test_ssh_grant_code(host, seen):
