@@ -310,12 +310,6 @@ int safe_file_open_stat(const char *path, enum safe_file_secrecy secrecy, bool *
 	return fd;
 }
 
-int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absent,
-		   char reason[PH_REASON_MAX])
-{
-	return safe_file_open_stat(path, secrecy, absent, NULL, reason);
-}
-
 static enum ph_result read_all(int fd, const char *path, char *buffer, size_t capacity,
 			       size_t *len, char reason[PH_REASON_MAX])
 {

@@ -34,10 +34,6 @@ enum safe_file_secrecy {
 int safe_file_open_stat(const char *path, enum safe_file_secrecy secrecy, bool *absent,
 			struct stat *st, char reason[PH_REASON_MAX]);
 
-/* safe_file_open_stat for a caller that needs no status. */
-int safe_file_open(const char *path, enum safe_file_secrecy secrecy, bool *absent,
-		   char reason[PH_REASON_MAX]);
-
 /* Check an already opened file's status; false with reason when unsafe. */
 bool safe_file_stat_ok(const struct stat *st, const char *path,
 		       enum safe_file_secrecy secrecy, char reason[PH_REASON_MAX]);
@@ -46,11 +42,11 @@ bool safe_file_stat_ok(const struct stat *st, const char *path,
 bool safe_file_is_private(const struct stat *st);
 
 /*
- * Read a whole small file (at most max_size bytes) that passed safe_file_open
- * into a NUL-terminated buffer the caller frees with secret_free_len(*text,
- * *len + 1).  On success also returns the file's status in *st (may be NULL).
+ * Read a whole small file (at most max_size bytes) that passed
+ * safe_file_open_stat into a NUL-terminated buffer the caller frees with
+ * secret_free_len(*text, *len + 1).  On success also returns the file's status in *st (may be NULL).
  * PH_MISCONFIGURED with reason on any failure, a file too large or unreadable
- * included; *absent (may be NULL) as for safe_file_open.
+ * included; *absent (may be NULL) as for safe_file_open_stat.
  */
 enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 			      size_t max_size, char **text, size_t *len,

@@ -39,7 +39,13 @@ const char *__asan_default_options(void)
 }
 #endif
 
-/* Read descriptor 0 to its end, at most WIRE_REQUEST_MAX bytes. */
+/*
+ * Read descriptor 0 to its end, at most WIRE_REQUEST_MAX bytes.  Only the
+ * bytes read are wiped afterwards: the buffer is sized for the largest CA
+ * (about 1 MiB, its own mapping), and wiping all of it made the kernel
+ * hand over and zero some 260 pages at every login to clear what was
+ * never written.
+ */
 static bool read_request(char **data, size_t *len, char reason[PH_REASON_MAX])
 {
 	char *buffer = malloc(WIRE_REQUEST_MAX + 1);
@@ -63,7 +69,7 @@ static bool read_request(char **data, size_t *len, char reason[PH_REASON_MAX])
 			break;
 	}
 	if (used == 0 || used > WIRE_REQUEST_MAX) {
-		secret_free_len(buffer, WIRE_REQUEST_MAX + 1);
+		secret_free_len(buffer, used);
 		snprintf(reason, PH_REASON_MAX, "the exchange helper got no usable request");
 		return false;
 	}
@@ -147,10 +153,10 @@ static void serve(struct wire_reply *reply)
 	}
 	if (!wire_request_decode(data, len, &request, reply->reason)) {
 		reply->result = PH_UNAVAILABLE;
-		secret_free_len(data, WIRE_REQUEST_MAX + 1);
+		secret_free_len(data, len);
 		return;
 	}
-	secret_free_len(data, WIRE_REQUEST_MAX + 1);
+	secret_free_len(data, len);
 	exchange(&request, reply);
 	wire_request_clear(&request);
 }

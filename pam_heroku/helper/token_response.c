@@ -46,12 +46,12 @@ static enum ph_result read_user(const cJSON *root, struct token_response *respon
 	if (!cJSON_IsObject(user))
 		return ph_reason(reason, PH_UNAVAILABLE, "malformed response: no user object");
 	if (id == NULL || !cJSON_IsString(id) ||
-	    !token_response_is_uuid(id->valuestring, strlen(id->valuestring)))
+	    !uuid_is_valid(id->valuestring, strlen(id->valuestring)))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: user.id is not a UUID");
 	/* Kept as the API sent it (HEROKU_USER_ID is user.id); every comparison
 	 * of ids is case-insensitive. */
-	memcpy(response->user_id, id->valuestring, TOKEN_RESPONSE_UUID_LEN + 1);
+	memcpy(response->user_id, id->valuestring, UUID_LEN + 1);
 	return PH_OK;
 }
 

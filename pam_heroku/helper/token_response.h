@@ -20,12 +20,12 @@
 #include "ascii.h"
 #include "result.h"
 #include "sanitize.h"
+#include "uuid.h"
 
-#define TOKEN_RESPONSE_UUID_LEN 36
 #define TOKEN_RESPONSE_SESSION_MAX 128
 
 struct token_response {
-	char user_id[TOKEN_RESPONSE_UUID_LEN + 1];       /* as the API sent it */
+	char user_id[UUID_LEN + 1];       /* as the API sent it */
 	char session_id[TOKEN_RESPONSE_SESSION_MAX + 1]; /* "" when the API gave none */
 	char *access_token;     /* secret: only when asked for; freed by token_response_clear */
 	char error_id[64];                               /* sanitised error "id", refusals only */
@@ -39,20 +39,6 @@ enum ph_result token_response_parse(long status, const char *body, size_t body_l
 
 /* Wipe and free the access token; the struct may be reused. */
 void token_response_clear(struct token_response *response);
-
-/* True when text is a canonical 8-4-4-4-12 hex UUID (any case). */
-static inline bool token_response_is_uuid(const char *text, size_t len)
-{
-	if (len != TOKEN_RESPONSE_UUID_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash_here ? text[i] != '-' : !is_ascii_hex(text[i]))
-			return false;
-	}
-	return true;
-}
 
 /* True when text is 1 to TOKEN_RESPONSE_SESSION_MAX of [A-Za-z0-9._:-]. */
 static inline bool token_response_is_session_id(const char *text)

@@ -1,17 +1,11 @@
 /*
  * allowlist.c - one pass over the allowlist, read in fixed-size chunks.
  *
- * A login reads the whole file once, line by line, through one 64 KiB
- * buffer: no allocation and no copy per line, so a million-line allowlist
- * costs a scan, not a million mallocs, and the memory it takes does not grow
- * with the file (only a single line longer than the buffer grows it).
- * read() rather than mmap(): on the machines measured (tests/bench,
- * BENCHMARKS.md) a fresh process scans a mapped file about half as fast,
- * paying a page fault and a TLB miss per page where read() copies from the
- * page cache into a buffer that stays in cache; and a file truncated while
- * mapped would kill the application (sshd) with SIGBUS.  Every line is
- * judged even after a match, so a malformed line is reported at every
- * login, not only at the logins that happen to reach it.
+ * No allocation and no copy per line, and memory that does not grow with
+ * the file; read() rather than mmap(), which is slower in a fresh process
+ * and would kill the application with SIGBUS if the file shrank (the
+ * figures: BENCHMARKS.md).  Every line is judged, even after a match, so a
+ * malformed line is reported at every login.
  */
 #include "config.h"
 
@@ -29,7 +23,7 @@
 
 #include "allowlist.h"
 #include "safe_file.h"
-#include "token_response.h"
+#include "uuid.h"
 
 #define ALLOWLIST_ACCOUNT_MAX 256
 #define ALLOWLIST_REPORTED_LINES_MAX 20  /* then one summary, so a broken file cannot flood syslog */
@@ -41,6 +35,7 @@
 #ifndef ALLOWLIST_CHUNK                  /* a test build may make it tiny */
 #define ALLOWLIST_CHUNK (64 * 1024)      /* read buffer; grows only for a longer line */
 #endif
+#define ALLOWLIST_SLACK 64               /* zeroed bytes after the buffer, read in bulk */
 
 struct span {
 	const char *start;
@@ -129,72 +124,6 @@ static const char *judge_accounts(struct span list, const char *pam_user, size_t
 }
 
 /*
- * The UUID check runs on every line of the allowlist: 16 bytes at a time
- * (GCC's vector extension: SSE2 on x86-64, NEON on arm64), where
- * a byte at a time, or a call into the C library per byte, made it most of
- * a long allowlist's scan.  Each lane of a comparison is 0xff when true.
- */
-typedef unsigned char bytes16 __attribute__((vector_size(16)));
-
-static bytes16 load16(const char *p)
-{
-	bytes16 v;
-
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-typedef signed char signed16 __attribute__((vector_size(16)));
-
-/*
- * 0xff in each byte of v in [low, low + n): shifted so that the range
- * starts at -128, one signed comparison (SSE2 has no unsigned one).
- */
-static bytes16 in_range(bytes16 v, unsigned char low, unsigned char n)
-{
-	return (bytes16)((signed16)(v + (unsigned char)(0x80 - low)) < (signed char)(n - 0x80));
-}
-
-/* 0xff in each byte of v that is what it must be: '-' where dashes has 0xff, else a hex digit. */
-static bytes16 as_in_uuid(bytes16 v, bytes16 dashes)
-{
-	/* v | 0x20 maps A-F, and only A-F, onto a-f */
-	bytes16 hex = in_range(v, '0', 10) | in_range(v | 0x20, 'a', 6);
-
-	return (hex & ~dashes) | ((bytes16)(v == '-') & dashes);
-}
-
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGH UINT64_C(0x8080808080808080)
-
-static uint64_t load64(const char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, sizeof w);
-	return w;
-}
-
-/*
- * The canonical 8-4-4-4-12 form (36 bytes at text), as
- * token_response_is_uuid: bytes 0-15 (dashes at 8 and 13), 16-31 (18 and
- * 23) and 20-35 (23).
- */
-static bool is_uuid(const char *text)
-{
-	const unsigned char D = 0xff;
-	const bytes16 dashes0 = { 0, 0, 0, 0, 0, 0, 0, 0, D, 0, 0, 0, 0, D, 0, 0 };
-	const bytes16 dashes16 = { 0, 0, D, 0, 0, 0, 0, D, 0, 0, 0, 0, 0, 0, 0, 0 };
-	const bytes16 dashes20 = { 0, 0, 0, D, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-	bytes16 all = as_in_uuid(load16(text), dashes0) & as_in_uuid(load16(text + 16), dashes16) &
-		      as_in_uuid(load16(text + 20), dashes20);
-	uint64_t half[2];
-
-	memcpy(half, &all, sizeof half);
-	return (half[0] & half[1]) == UINT64_MAX;
-}
-
-/*
  * UUIDs compare case-insensitively: Heroku's may come in either case.  Both
  * sides are known UUIDs here (the wanted one is checked once per scan), and
  * on hex digits and '-' setting bit 0x20 is exactly tolower().
@@ -203,7 +132,7 @@ static bool id_matches(const char *id, const char *wanted)
 {
 	if (wanted == NULL)
 		return false;
-	for (size_t i = 0; i < TOKEN_RESPONSE_UUID_LEN; i++)
+	for (size_t i = 0; i < UUID_LEN; i++)
 		if ((id[i] | 0x20) != (wanted[i] | 0x20))
 			return false;
 	return true;
@@ -231,11 +160,11 @@ static const char *judge_line(struct span line, const struct allowlist_query *qu
 	 * characters, none of them blank, followed by a blank or the end.
 	 */
 	id = line.start;
-	if (span_len(line) < TOKEN_RESPONSE_UUID_LEN ||
-	    (span_len(line) > TOKEN_RESPONSE_UUID_LEN && !is_blank(id[TOKEN_RESPONSE_UUID_LEN])) ||
-	    !is_uuid(id))
+	if (span_len(line) < UUID_LEN ||
+	    (span_len(line) > UUID_LEN && !is_blank(id[UUID_LEN])) ||
+	    !uuid_at(id))
 		return "the first field is not a Heroku user id (UUID)";
-	accounts = span_trim((struct span){ id + TOKEN_RESPONSE_UUID_LEN, line.end });
+	accounts = span_trim((struct span){ id + UUID_LEN, line.end });
 	if (span_empty(accounts))
 		return "a user id with no account grants nothing";
 	why = judge_accounts(accounts, query->pam_user, user_len, grants);
@@ -277,19 +206,6 @@ static void report_bad_line(const char *path, unsigned number, const char *why,
 }
 
 /*
- * Whether 8 bytes at text may begin the wanted id (any case): one word
- * compared, where most lines of a long allowlist already differ.  OR-ing
- * 0x20 folds case for hex digits; it may fold a few other bytes onto them
- * too, which only sends such a line on to the exact comparison.
- */
-static bool first_word_may_match(const char *text, const char *wanted)
-{
-	const uint64_t fold = ONES * 0x20;
-
-	return (load64(text) | fold) == (load64(wanted) | fold);
-}
-
-/*
  * Whether a line could name the wanted id: after leading blanks, its first
  * 36 bytes are that id (any case).  A line that cannot grants nothing, so a
  * scan that only looks for the granting line (only_grants: the account
@@ -300,8 +216,7 @@ static bool may_name(struct span line, const char *wanted)
 {
 	while (line.start < line.end && is_blank(*line.start))
 		line.start++;
-	return wanted != NULL && span_len(line) >= TOKEN_RESPONSE_UUID_LEN &&
-	       first_word_may_match(line.start, wanted) && id_matches(line.start, wanted);
+	return wanted != NULL && span_len(line) >= UUID_LEN && id_matches(line.start, wanted);
 }
 
 /* One scan: what is asked, where we are, what was found. */
@@ -316,7 +231,7 @@ struct scanner {
 };
 
 _Static_assert(sizeof ((struct allowlist_outcome *)0)->candidate_id[0] ==
-	       TOKEN_RESPONSE_UUID_LEN + 1, "candidate_id holds one UUID");
+	       UUID_LEN + 1, "candidate_id holds one UUID");
 
 /* A well-formed line that could grant the account: its id, for later. */
 static void keep_candidate(struct allowlist_outcome *outcome, struct span line, unsigned number)
@@ -326,8 +241,8 @@ static void keep_candidate(struct allowlist_outcome *outcome, struct span line, 
 	if (i >= ALLOWLIST_CANDIDATES_MAX)
 		return;
 	line = span_trim(line);     /* a well-formed line starts with its id */
-	memcpy(outcome->candidate_id[i], line.start, TOKEN_RESPONSE_UUID_LEN);
-	outcome->candidate_id[i][TOKEN_RESPONSE_UUID_LEN] = '\0';
+	memcpy(outcome->candidate_id[i], line.start, UUID_LEN);
+	outcome->candidate_id[i][UUID_LEN] = '\0';
 	outcome->candidate_line[i] = number;
 }
 
@@ -342,7 +257,7 @@ bool allowlist_candidates_decide(const struct allowlist_outcome *outcome, const 
 	*matched_line = 0;
 	if (outcome->candidates > ALLOWLIST_CANDIDATES_MAX)
 		return false;
-	if (user_id == NULL || strlen(user_id) != TOKEN_RESPONSE_UUID_LEN || !is_uuid(user_id))
+	if (user_id == NULL || !uuid_is_valid(user_id, strlen(user_id)))
 		return true;    /* no UUID: no line can grant it */
 	for (unsigned i = 0; i < outcome->candidates; i++)
 		if (id_matches(outcome->candidate_id[i], user_id)) {
@@ -352,6 +267,26 @@ bool allowlist_candidates_decide(const struct allowlist_outcome *outcome, const 
 	return true;
 }
 
+/* Judge one line fully (only_grants: only a line that may name the id) and count it. */
+static void judge_full(struct scanner *s, const char *start, const char *end)
+{
+	struct span line = { start, end }, accounts;
+	bool grants;
+	const char *why;
+
+	if (s->query->only_grants && !may_name(line, s->wanted))
+		return;
+	why = judge_line(line, s->query, s->wanted, s->user_len, &grants, &accounts);
+	if (why != NULL)
+		report_bad_line(s->path, s->number, why, s->log, ++s->outcome->bad_lines);
+	else if (!span_empty(accounts))
+		count_grant(accounts, s->query, s->outcome);
+	if (why == NULL && grants && s->outcome->matched_line == 0)
+		s->outcome->matched_line = s->number;
+	if (why == NULL && grants && s->query->any_id)
+		keep_candidate(s->outcome, line, s->number);
+}
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && ALLOWLIST_PLAIN_PATH
 /* One bit per lane of m (lanes 0xff or 0), lane i in bit i (little-endian). */
 static unsigned lane_bits(bytes16 m)
@@ -359,12 +294,12 @@ static unsigned lane_bits(bytes16 m)
 #ifdef __SSE2__
 	return (unsigned)_mm_movemask_epi8((__m128i)m);     /* one instruction */
 #else
-	const uint64_t gather = UINT64_C(0x0002040810204081);   /* bit 8i+7 to bit 56+i */
-	uint64_t half[2];
+	const uint64_t high = UINT64_C(0x8080808080808080), gather = UINT64_C(0x0002040810204081);
+	uint64_t half[2];   /* gather: bit 8i+7 to bit 56+i */
 
 	memcpy(half, &m, sizeof half);
-	return (unsigned)(((half[0] & HIGH) * gather) >> 56) |
-	       (unsigned)(((half[1] & HIGH) * gather) >> 56) << 8;
+	return (unsigned)(((half[0] & high) * gather) >> 56) |
+	       (unsigned)(((half[1] & high) * gather) >> 56) << 8;
 #endif
 }
 
@@ -374,108 +309,107 @@ static unsigned blank_bits(bytes16 v)
 }
 
 /*
- * The bytes that cannot stand in an account name on the plain path: below
- * 0x21 (blanks, CR, newline, NUL), above 0x7e, and those that need the full
- * judgement: ',' (a list), '#' (a comment), '*' (any account).
+ * The bytes outside '-' to '~' (0x2d-0x7e): these and blanks cannot stand
+ * in a name on the plain path; such a name (with ',', '#', '*', '$' or a
+ * control character, say) takes the full judgement.
  */
 static unsigned non_name_bits(bytes16 v)
 {
-	return lane_bits((bytes16)(v <= 0x20) | (bytes16)(v >= 0x7f) | (bytes16)(v == ',') |
-			 (bytes16)(v == '#') | (bytes16)(v == '*'));
+	return lane_bits(~in_range(v, '-', '~' - '-' + 1));
 }
 
 /*
- * The plain path: nearly every line of a real allowlist is a UUID, blanks
- * and one account name.  Such a line is judged here 16 bytes at a time -
- * the UUID, the blanks after it, then the name up to the first byte that
- * cannot be in it, which must be the newline - with the verdict the full
- * judgement would give, and without a memchr() of its own.  Returns the
- * line's newline, or NULL for any other line (a comment, CRLF, blanks at
- * either end, a list, '*', a malformed line, the last line of text): that
- * one gets the full judgement, so every malformed line is still reported.
- * Whether it grants is decided from the name (its length first) and, only
- * when that is the account asked for, from the id.
+ * The plain path: nearly every line of a real allowlist is a UUID, 1-16
+ * blanks and one name, 32 bytes after the id at most.  Such a line is
+ * judged here from bit masks of those 32 bytes (which may run past the
+ * line: the buffer has ALLOWLIST_SLACK more), with the verdict the full
+ * judgement would give; false for any other line (a comment, CRLF, blanks
+ * at either end, a list, '*', a malformed line), which takes the full one.
  */
-static const char *judge_plain_line(struct scanner *s, const char *start, const char *end)
+static bool judge_plain_line(struct scanner *s, const char *start, const char *newline)
 {
-	const char *name = start + TOKEN_RESPONSE_UUID_LEN, *p;
-	unsigned blanks, stops;
+	const char *tail = start + UUID_LEN, *name;
+	ptrdiff_t n = newline - tail;
+	uint64_t blanks, stops, want;
+	unsigned lead;
 	size_t len;
 
-	if (end - name < 16 || !is_uuid(start))
-		return NULL;
-	blanks = blank_bits(load16(name));
-	if (!(blanks & 1) || blanks == 0xffff)
-		return NULL;
-	name += __builtin_ctz(~blanks);
-	for (p = name;; p += 16) {
-		if (end - p < 16 || p - name > ALLOWLIST_ACCOUNT_MAX)
-			return NULL;
-		stops = non_name_bits(load16(p));
-		if (stops != 0)
-			break;
-	}
-	p += __builtin_ctz(stops);
-	len = (size_t)(p - name);
-	if (*p != '\n' || len == 0 || len > ALLOWLIST_ACCOUNT_MAX)
-		return NULL;
+	if (n < 2 || n > 32 || !uuid_at(start))
+		return false;
+	want = (UINT64_C(1) << n) - 1;
+	blanks = blank_bits(load16(tail));
+	stops = non_name_bits(load16(tail)) | (uint64_t)non_name_bits(load16(tail + 16)) << 16;
+	lead = (unsigned)__builtin_ctz(~blanks);
+	if (lead == 0 || (ptrdiff_t)lead >= n || ((stops & want) >> lead) != 0)
+		return false;
+	name = tail + lead;
+	len = (size_t)(newline - name);
 	s->outcome->named_lines++;
 	if (s->query->each_account != NULL)
 		s->query->each_account(s->query->each_account_ctx, name, len);
 	if (s->query->pam_user == NULL || len != s->user_len ||
 	    memcmp(name, s->query->pam_user, len) != 0 ||
 	    !(s->query->any_id || id_matches(start, s->wanted)))
-		return p;
+		return true;
 	if (s->outcome->matched_line == 0)
 		s->outcome->matched_line = s->number;
 	if (s->query->any_id)
-		keep_candidate(s->outcome, (struct span){ start, p }, s->number);
-	return p;
+		keep_candidate(s->outcome, (struct span){ start, newline }, s->number);
+	return true;
+}
+
+static uint64_t newline_bits16(const char *p)
+{
+	return lane_bits((bytes16)(load16(p) == '\n'));
+}
+
+/* The newlines among the 64 bytes at block, bit i for byte i; none from end on. */
+static uint64_t newline_bits(const char *block, const char *end)
+{
+	uint64_t bits = newline_bits16(block) | newline_bits16(block + 16) << 16 |
+			newline_bits16(block + 32) << 32 | newline_bits16(block + 48) << 48;
+
+	return end - block >= 64 ? bits : bits & ((UINT64_C(1) << (end - block)) - 1);
+}
+
+/*
+ * Judge the lines of text: each ends in '\n', except the file's last one.
+ * The newlines are found 64 bytes at a time, so that no line waits for the
+ * end of the one before it to be found.
+ */
+static void scan_lines(struct scanner *s, const char *text, size_t size)
+{
+	const char *end = text + size, *start = text;
+
+	for (const char *block = text; block < end; block += 64)
+		for (uint64_t nl = newline_bits(block, end); nl != 0; nl &= nl - 1) {
+			const char *newline = block + __builtin_ctzll(nl);
+
+			s->number++;
+			if (s->query->only_grants || !judge_plain_line(s, start, newline))
+				judge_full(s, start, newline);
+			start = newline + 1;
+		}
+	if (start < end) {
+		s->number++;
+		judge_full(s, start, end);
+	}
 }
 #else
-static const char *judge_plain_line(struct scanner *s, const char *start, const char *end)
-{
-	(void)s;
-	(void)start;
-	(void)end;
-	return NULL;    /* every line takes the full judgement */
-}
-#endif
-
-/* Judge the lines of text: each ends in '\n', except the file's last one. */
+/* Every line takes the full judgement (the fuzz target's reference). */
 static void scan_lines(struct scanner *s, const char *text, size_t size)
 {
 	const char *end = text + size;
 
 	for (const char *start = text; start < end;) {
-		const char *newline = NULL;
-		struct span line, accounts;
-		bool grants;
-		const char *why;
+		const char *newline = memchr(start, '\n', (size_t)(end - start));
 
 		s->number++;
-		if (!s->query->only_grants)
-			newline = judge_plain_line(s, start, end);
-		if (newline != NULL) {
-			start = newline + 1;
-			continue;
-		}
-		newline = memchr(start, '\n', (size_t)(end - start));
-		line = (struct span){ start, newline ? newline : end };
+		judge_full(s, start, newline ? newline : end);
 		start = newline ? newline + 1 : end;
-		if (s->query->only_grants && !may_name(line, s->wanted))
-			continue;
-		why = judge_line(line, s->query, s->wanted, s->user_len, &grants, &accounts);
-		if (why != NULL)
-			report_bad_line(s->path, s->number, why, s->log, ++s->outcome->bad_lines);
-		else if (!span_empty(accounts))
-			count_grant(accounts, s->query, s->outcome);
-		if (why == NULL && grants && s->outcome->matched_line == 0)
-			s->outcome->matched_line = s->number;
-		if (why == NULL && grants && s->query->any_id)
-			keep_candidate(s->outcome, line, s->number);
 	}
 }
+#endif
 
 /*
  * Read fd to the end, judging every complete line as soon as it is in the
@@ -484,7 +418,7 @@ static void scan_lines(struct scanner *s, const char *text, size_t size)
 static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_MAX])
 {
 	size_t size = ALLOWLIST_CHUNK, have = 0;
-	char *buffer = malloc(size);
+	char *buffer = calloc(1, size + ALLOWLIST_SLACK);
 
 	if (buffer == NULL) {
 		snprintf(reason, PH_REASON_MAX, "cannot read %s: out of memory", s->path);
@@ -496,7 +430,8 @@ static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_M
 		ssize_t n;
 
 		if (have == size) {     /* one line fills the buffer: make room */
-			char *grown = size <= SIZE_MAX / 2 ? realloc(buffer, size * 2) : NULL;
+			char *grown = size <= SIZE_MAX / 4 ? realloc(buffer, size * 2 + ALLOWLIST_SLACK)
+							   : NULL;
 
 			if (grown == NULL) {
 				snprintf(reason, PH_REASON_MAX, "cannot read %s: out of memory",
@@ -505,6 +440,7 @@ static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_M
 				return PH_MISCONFIGURED;
 			}
 			buffer = grown;
+			memset(buffer + size, 0, size + ALLOWLIST_SLACK);
 			size *= 2;
 		}
 		n = read(fd, buffer + have, size - have);
@@ -533,34 +469,24 @@ static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_M
 	return PH_OK;
 }
 
-/* What identifies the open file fd: device, inode, size, mtime. */
-static enum ph_result file_of(int fd, const char *path, struct allowlist_file *file,
-			      char reason[PH_REASON_MAX])
+/* What identifies a file: device, inode, size, mtime. */
+static struct allowlist_file file_of(const struct stat *st)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0) {
-		snprintf(reason, PH_REASON_MAX, "cannot read %s", path);
-		return PH_MISCONFIGURED;
-	}
-	*file = (struct allowlist_file){ .dev = st.st_dev, .ino = st.st_ino,
-					 .size = st.st_size, .mtime = st.st_mtim };
-	return PH_OK;
+	return (struct allowlist_file){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+					.mtime = st->st_mtim };
 }
 
 enum ph_result allowlist_unchanged(const char *path, const struct allowlist_file *file,
 				   char reason[PH_REASON_MAX])
 {
+	struct stat st;
 	struct allowlist_file now;
-	enum ph_result result;
-	int fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
+	int fd = safe_file_open_stat(path, SAFE_FILE_PUBLIC, NULL, &st, reason);
 
 	if (fd < 0)
 		return PH_MISCONFIGURED;
-	result = file_of(fd, path, &now, reason);
 	close(fd);
-	if (result != PH_OK)
-		return result;
+	now = file_of(&st);
 	if (now.dev != file->dev || now.ino != file->ino) {
 		snprintf(reason, PH_REASON_MAX, "%s is another file now", path);
 		return PH_REFUSED;
@@ -581,20 +507,19 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 		.path = path, .query = query, .log = log, .outcome = outcome,
 		/* A wanted id that is no UUID can match no line: checked once here. */
 		.wanted = query->user_id != NULL &&
-			  strlen(query->user_id) == TOKEN_RESPONSE_UUID_LEN &&
-			  is_uuid(query->user_id) ? query->user_id : NULL,
+			  uuid_is_valid(query->user_id, strlen(query->user_id)) ? query->user_id : NULL,
 		.user_len = query->pam_user != NULL ? strlen(query->pam_user) : 0,
 	};
 	enum ph_result result;
+	struct stat st;
 	int fd;
 
 	memset(outcome, 0, sizeof *outcome);
-	fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
+	fd = safe_file_open_stat(path, SAFE_FILE_PUBLIC, NULL, &st, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
-	result = file_of(fd, path, &outcome->file, reason);
-	if (result == PH_OK)
-		result = scan_fd(&scanner, fd, reason);
+	outcome->file = file_of(&st);
+	result = scan_fd(&scanner, fd, reason);
 	close(fd);
 	if (result != PH_OK)
 		return result;

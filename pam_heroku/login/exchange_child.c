@@ -302,7 +302,7 @@ static bool reply_consistent(const struct settings *settings, struct wire_reply 
 		response->session_id[0] = '\0';
 		return true;
 	}
-	if (!token_response_is_uuid(response->user_id, strlen(response->user_id)) ||
+	if (!uuid_is_valid(response->user_id, strlen(response->user_id)) ||
 	    (response->session_id[0] != '\0' &&
 	     !token_response_is_session_id(response->session_id)))
 		return false;

@@ -32,7 +32,7 @@ struct login_outcome {
  * which Heroku user which account.  One malloc'd block (free() frees it).
  */
 struct login_verdict {
-	char user_id[TOKEN_RESPONSE_UUID_LEN + 1];
+	char user_id[UUID_LEN + 1];
 	unsigned matched_line;
 	struct allowlist_file file;
 	const char *allowlist;                  /* the file's path, in strings */

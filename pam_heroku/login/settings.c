@@ -553,7 +553,7 @@ static void check_file(const char *path, enum safe_file_secrecy secrecy,
 		       struct problems *problems)
 {
 	char reason[PH_REASON_MAX];
-	int fd = safe_file_open(path, secrecy, NULL, reason);
+	int fd = safe_file_open_stat(path, secrecy, NULL, NULL, reason);
 
 	if (fd < 0)
 		problem(problems, "%s", reason);

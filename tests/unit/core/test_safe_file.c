@@ -16,7 +16,7 @@
 #include "secret.h"
 
 /* ------------------------------------------------------------------------
- * safe_file_open on regular files of each mode.
+ * safe_file_open_stat on regular files of each mode.
  */
 
 struct mode_case {
@@ -51,7 +51,7 @@ static void check_open(const char *path, enum safe_file_secrecy secrecy, bool wa
 	bool absent = true;
 	int fd;
 
-	fd = safe_file_open(path, secrecy, &absent, reason);
+	fd = safe_file_open_stat(path, secrecy, &absent, NULL, reason);
 	if (want_ok) {
 		ck_assert_msg(fd >= 0, "%s: refused (%s)", what, reason);
 		close(fd);
@@ -85,14 +85,14 @@ START_TEST(test_open_missing)
 
 	unit_tmpdir(dir);
 	unit_path(path, dir, "absent");
-	ck_assert_int_eq(safe_file_open(path, SAFE_FILE_PUBLIC, &absent, reason), -1);
+	ck_assert_int_eq(safe_file_open_stat(path, SAFE_FILE_PUBLIC, &absent, NULL, reason), -1);
 	ck_assert(absent);
 	ck_assert(reason[0] != '\0');
 
 	unit_path(path, dir, "no/such/dir");
 	reason[0] = '\0';
 	absent = false;
-	ck_assert_int_eq(safe_file_open(path, SAFE_FILE_PRIVATE, &absent, reason), -1);
+	ck_assert_int_eq(safe_file_open_stat(path, SAFE_FILE_PRIVATE, &absent, NULL, reason), -1);
 	ck_assert(absent);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
@@ -107,7 +107,7 @@ START_TEST(test_open_directory)
 
 	unit_tmpdir(dir);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
-	fd = safe_file_open(dir, SAFE_FILE_PUBLIC, NULL, reason);
+	fd = safe_file_open_stat(dir, SAFE_FILE_PUBLIC, NULL, NULL, reason);
 	ck_assert_int_eq(fd, -1);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
@@ -124,7 +124,7 @@ START_TEST(test_open_fifo_does_not_block)
 	unit_tmpdir(dir);
 	unit_path(path, dir, "fifo");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
-	fd = safe_file_open(path, SAFE_FILE_PUBLIC, NULL, reason);
+	fd = safe_file_open_stat(path, SAFE_FILE_PUBLIC, NULL, NULL, reason);
 	ck_assert_int_eq(fd, -1);
 	ck_assert(reason[0] != '\0');
 	unit_rmtree(dir);
@@ -154,7 +154,7 @@ START_TEST(test_open_symlink)
 		char reason[PH_REASON_MAX] = "";
 		bool absent = false;
 
-		ck_assert_int_eq(safe_file_open(link, SAFE_FILE_PUBLIC, &absent, reason), -1);
+		ck_assert_int_eq(safe_file_open_stat(link, SAFE_FILE_PUBLIC, &absent, NULL, reason), -1);
 		ck_assert(absent);      /* the open itself failed with ENOENT */
 	}
 	unit_rmtree(dir);
@@ -169,7 +169,7 @@ START_TEST(test_open_returns_readable_fd)
 
 	unit_tmpdir(dir);
 	unit_write_text(path, dir, "f", "hello", 0600);
-	fd = safe_file_open(path, SAFE_FILE_PRIVATE, NULL, reason);
+	fd = safe_file_open_stat(path, SAFE_FILE_PRIVATE, NULL, NULL, reason);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(read(fd, buf, sizeof buf), 5);
 	ck_assert_mem_eq(buf, "hello", 5);
@@ -472,7 +472,7 @@ START_TEST(test_walk_symlinks)
 	{
 		char reason[PH_REASON_MAX] = "";
 
-		ck_assert_int_eq(safe_file_open(link, SAFE_FILE_PUBLIC, NULL, reason), -1);
+		ck_assert_int_eq(safe_file_open_stat(link, SAFE_FILE_PUBLIC, NULL, NULL, reason), -1);
 	}
 	unit_rmtree(dir);
 }
@@ -485,12 +485,14 @@ START_TEST(test_walk_refuses_pseudo_file_systems)
 	char dir[PATH_MAX], link[PATH_MAX];
 	char reason[PH_REASON_MAX] = "";
 
-	ck_assert_int_eq(safe_file_open("/proc/self/environ", SAFE_FILE_PUBLIC, NULL, reason), -1);
-	ck_assert_int_eq(safe_file_open("/proc/version", SAFE_FILE_PUBLIC, NULL, reason), -1);
+	ck_assert_int_eq(safe_file_open_stat("/proc/self/environ", SAFE_FILE_PUBLIC, NULL, NULL,
+					     reason), -1);
+	ck_assert_int_eq(safe_file_open_stat("/proc/version", SAFE_FILE_PUBLIC, NULL, NULL, reason),
+			 -1);
 	ck_assert_msg(strstr(reason, "pseudo file system") != NULL, "%s", reason);
 	if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) == 0)
-		ck_assert_int_eq(safe_file_open("/sys/kernel/mm/transparent_hugepage/enabled",
-						SAFE_FILE_PUBLIC, NULL, reason), -1);
+		ck_assert_int_eq(safe_file_open_stat("/sys/kernel/mm/transparent_hugepage/enabled",
+						SAFE_FILE_PUBLIC, NULL, NULL, reason), -1);
 	unit_tmpdir(dir);
 	unit_path(link, dir, "allow");
 	ck_assert_int_eq(symlink("/proc/version", link), 0);

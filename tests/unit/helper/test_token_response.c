@@ -579,7 +579,7 @@ START_TEST(test_refusal_fields_odd)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * token_response_is_uuid.
+ * uuid_is_valid.
  */
 
 struct uuid_case {
@@ -616,7 +616,7 @@ START_TEST(test_is_uuid)
 {
 	const struct uuid_case *c = &uuid_cases[_i];
 
-	ck_assert_msg(token_response_is_uuid(c->text, strlen(c->text)) == c->want,
+	ck_assert_msg(uuid_is_valid(c->text, strlen(c->text)) == c->want,
 		      "\"%s\": want %s", c->text, c->want ? "true" : "false");
 }
 END_TEST
@@ -624,11 +624,11 @@ END_TEST
 START_TEST(test_is_uuid_uses_len)
 {
 	/* the length given is the text: a prefix or an overlong slice is no UUID */
-	ck_assert(!token_response_is_uuid(UUID_LOWER, 35));
-	ck_assert(!token_response_is_uuid(UUID_LOWER "0", 37));
-	ck_assert(!token_response_is_uuid(UUID_LOWER, 0));
-	ck_assert(token_response_is_uuid(UUID_LOWER "trailing", 36));
-	ck_assert(!token_response_is_uuid("01234567-89ab-cdef-0123-456789abcd\0ef", 36));
+	ck_assert(!uuid_is_valid(UUID_LOWER, 35));
+	ck_assert(!uuid_is_valid(UUID_LOWER "0", 37));
+	ck_assert(!uuid_is_valid(UUID_LOWER, 0));
+	ck_assert(uuid_is_valid(UUID_LOWER "trailing", 36));
+	ck_assert(!uuid_is_valid("01234567-89ab-cdef-0123-456789abcd\0ef", 36));
 }
 END_TEST
 

@@ -633,13 +633,13 @@ static void mark_account(void *ctx, const char *name, size_t len)
 
 /*
  * The id check (done 16 bytes at a time) accepts exactly what
- * token_response_is_uuid accepts: every byte value at every position of
+ * uuid_is_valid accepts: every byte value at every position of
  * an id, one line each, on the plain path ("ID aN") and, with a trailing
  * comment, on the full judgement's.
  */
 START_TEST(test_uuid_every_byte)
 {
-	enum { LINES = TOKEN_RESPONSE_UUID_LEN * 256 };
+	enum { LINES = UUID_LEN * 256 };
 	static unsigned char accepted[LINES];
 	static char text[LINES * 64];
 	const char *suffix[] = { "\n", " # comment\n" };
@@ -651,13 +651,13 @@ START_TEST(test_uuid_every_byte)
 		struct scan s;
 
 		for (unsigned i = 0; i < LINES; i++) {
-			char id[TOKEN_RESPONSE_UUID_LEN + 1] = ALICE_ID;
+			char id[UUID_LEN + 1] = ALICE_ID;
 
 			id[i / 256] = (char)(i % 256);
 			if (id[i / 256] == '\n')
 				id[i / 256] = '\r';    /* one line each; CR is no id byte either */
-			memcpy(text + used, id, TOKEN_RESPONSE_UUID_LEN);
-			used += TOKEN_RESPONSE_UUID_LEN;
+			memcpy(text + used, id, UUID_LEN);
+			used += UUID_LEN;
 			used += (size_t)sprintf(text + used, "    a%u%s", i, suffix[form]);
 		}
 		memset(accepted, 0, sizeof accepted);
@@ -666,12 +666,12 @@ START_TEST(test_uuid_every_byte)
 		ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason),
 				 PH_OK);
 		for (unsigned i = 0; i < LINES; i++) {
-			char id[TOKEN_RESPONSE_UUID_LEN + 1] = ALICE_ID;
+			char id[UUID_LEN + 1] = ALICE_ID;
 
 			id[i / 256] = (char)(i % 256);
 			if (id[i / 256] == '\n')
 				id[i / 256] = '\r';
-			ck_assert_msg(accepted[i] == token_response_is_uuid(id, TOKEN_RESPONSE_UUID_LEN),
+			ck_assert_msg(accepted[i] == uuid_is_valid(id, UUID_LEN),
 				      "byte 0x%02x at %u: accepted %d", i % 256, i / 256, accepted[i]);
 		}
 		unit_rmtree(s.dir);
@@ -734,6 +734,55 @@ START_TEST(test_plain_form_neighbours)
 			ck_assert_uint_eq(s.outcome.matched_line, 2);
 		unit_rmtree(s.dir);
 	}
+}
+END_TEST
+
+/* each_account: the length of each name, in file order. */
+struct name_lengths {
+	size_t count;
+	size_t len[2048];
+};
+
+static void record_length(void *ctx, const char *name, size_t len)
+{
+	struct name_lengths *seen = ctx;
+
+	(void)name;
+	if (seen->count < sizeof seen->len / sizeof seen->len[0])
+		seen->len[seen->count++] = len;
+}
+
+/*
+ * The plain form is judged from masks of the 32 bytes after the id: every
+ * run of blanks and every name length around 16 and 32 bytes gives the
+ * name and the verdict the full judgement gives.
+ */
+START_TEST(test_plain_tail_lengths)
+{
+	static char text[2000 * 100];
+	static struct name_lengths seen;
+	struct allowlist_query q = { .each_account = record_length, .each_account_ctx = &seen };
+	size_t used = 0, good = 0;
+	struct scan s;
+
+	for (int blanks = 1; blanks <= 20; blanks++)
+		for (int len = 1; len <= 40; len++)
+			for (int bad = 0; bad <= 1; bad++)
+				used += (size_t)sprintf(text + used, ALICE_ID "%*s%.*s%s\n", blanks, "",
+							len, "abcdefghijklmnopqrstuvwxyz0123456789-._~",
+							bad ? "," : "");
+	memset(&seen, 0, sizeof seen);
+	scan_file(&s, text, used);
+	unit_log_init(&s.log);
+	ck_assert_int_eq(allowlist_scan(s.path, &q, &s.log.sink, &s.outcome, s.reason), PH_OK);
+	ck_assert_uint_eq(s.outcome.named_lines, 20 * 40);
+	ck_assert_uint_eq(s.outcome.bad_lines, 20 * 40);
+	ck_assert_uint_eq(seen.count, 20 * 40);
+	for (int blanks = 1; blanks <= 20; blanks++)
+		for (int len = 1; len <= 40; len++, good++)
+			ck_assert_msg(seen.len[good] == (size_t)len, "%d blanks, %d bytes: %zu",
+				      blanks, len, seen.len[good]);
+	unit_rmtree(s.dir);
 }
 END_TEST
 
@@ -836,6 +885,7 @@ Suite *allowlist_suite(void)
 	tcase_add_test(lines, test_grant_counts);
 	tcase_add_test(lines, test_uuid_every_byte);
 	tcase_add_test(lines, test_plain_form_neighbours);
+	tcase_add_test(lines, test_plain_tail_lengths);
 	tcase_add_test(file, test_unchanged_file);
 	tcase_add_test(lines, test_example_denies);
 	tcase_add_test(lines, test_case_insensitive_id);
