@@ -1,15 +1,8 @@
 /*
- * exchange_helper.c - pam_heroku_exchange: one token exchange in its own process.
- *
- * The module starts this program for each login (exchange_child.c) with an
- * empty environment, no arguments it needs, the request on descriptor 0 and
- * the reply expected on descriptor 1.  Before it reads anything it confines
- * itself (sandbox.c); then it reads the one request, builds the body
- * (token_request.c), does the one HTTPS POST (exchange.c), judges the answer
- * (token_response.c) and writes back one verdict (exchange_wire.h).
- * libcurl, OpenSSL and their copies of the secrets live and die here: the
- * process exits right after the reply, and its memory goes back to the
- * kernel.  It never writes anything but the reply.
+ * exchange_helper.c - pam_heroku_exchange: one token exchange in its own
+ * process, so that libcurl, OpenSSL and their copies of the secrets never
+ * live in the PAM application.  Request on descriptor 0, the one reply on 1;
+ * it confines itself before it reads anything and exits after the reply.
  */
 #include "config.h"
 
@@ -39,7 +32,11 @@ const char *__asan_default_options(void)
 }
 #endif
 
-/* Read descriptor 0 to its end, at most WIRE_REQUEST_MAX bytes. */
+/*
+ * Read descriptor 0 to its end, at most WIRE_REQUEST_MAX bytes.  Only the
+ * bytes read are wiped afterwards: wiping the whole 1 MiB buffer would make
+ * the kernel hand over pages that were never written.
+ */
 static bool read_request(char **data, size_t *len, char reason[PH_REASON_MAX])
 {
 	char *buffer = malloc(WIRE_REQUEST_MAX + 1);
@@ -63,7 +60,7 @@ static bool read_request(char **data, size_t *len, char reason[PH_REASON_MAX])
 			break;
 	}
 	if (used == 0 || used > WIRE_REQUEST_MAX) {
-		secret_free_len(buffer, WIRE_REQUEST_MAX + 1);
+		secret_free_len(buffer, used);
 		snprintf(reason, PH_REASON_MAX, "the exchange helper got no usable request");
 		return false;
 	}
@@ -147,10 +144,10 @@ static void serve(struct wire_reply *reply)
 	}
 	if (!wire_request_decode(data, len, &request, reply->reason)) {
 		reply->result = PH_UNAVAILABLE;
-		secret_free_len(data, WIRE_REQUEST_MAX + 1);
+		secret_free_len(data, len);
 		return;
 	}
-	secret_free_len(data, WIRE_REQUEST_MAX + 1);
+	secret_free_len(data, len);
 	exchange(&request, reply);
 	wire_request_clear(&request);
 }
