@@ -154,7 +154,7 @@ static bool follow_link(struct walk *walk, const char *link)
 }
 
 /*
- * Resolve walk->pending from "/", checking each directory that holds an
+ * Resolve walk->name from "/", checking each directory that holds an
  * entry on the way (symbolic links and where they point included); at the
  * end walk->file is the status of the file reached.
  */
@@ -165,6 +165,7 @@ static bool walk_path(struct walk *walk)
 	int got;
 
 	strcpy(walk->dir, "/");
+	snprintf(walk->pending, sizeof walk->pending, "%s", walk->name);  /* < PATH_MAX */
 	while ((got = next_component(walk, component)) > 0) {
 		struct stat st;
 
@@ -261,20 +262,14 @@ static bool descriptor_ok(int fd, const char *path, enum safe_file_secrecy secre
 		return ph_why_not(reason, "out of memory checking %s", path);
 	walk->name = path;
 	walk->reason = reason;
-	if (fstat(fd, st) != 0) {
-		snprintf(reason, PH_REASON_MAX, "cannot stat %s: %s", path, strerror(errno));
-		ok = false;
-	} else if (strlen(path) >= PATH_MAX) {
-		snprintf(reason, PH_REASON_MAX, "the path %.64s... is too long", path);
-		ok = false;
-	} else {
-		snprintf(walk->pending, sizeof walk->pending, "%s", path);
+	if (fstat(fd, st) != 0)
+		ok = ph_why_not(reason, "cannot stat %s: %s", path, strerror(errno));
+	else if (strlen(path) >= PATH_MAX)
+		ok = ph_why_not(reason, "the path %.64s... is too long", path);
+	else
 		ok = safe_file_stat_ok(st, path, secrecy, reason) && walk_path(walk);
-	}
-	if (ok && (walk->file.st_dev != st->st_dev || walk->file.st_ino != st->st_ino)) {
-		snprintf(reason, PH_REASON_MAX, "%s changed while it was being checked", path);
-		ok = false;
-	}
+	if (ok && (walk->file.st_dev != st->st_dev || walk->file.st_ino != st->st_ino))
+		ok = ph_why_not(reason, "%s changed while it was being checked", path);
 	if (ok)
 		ok = file_system_ok(fd, st, path, reason);
 	free(walk);

@@ -1,15 +1,10 @@
 /*
- * safe_file.h - files the module trusts, checked as OpenSSH's StrictModes.
- *
- * The config file, the allowlist, the secret file and the CA file must be
- * regular files owned by root or by the effective uid, not writable by group
- * or others, and so must every directory from the file up to "/" (a sticky
- * directory such as /tmp is allowed when the entry below it is root's or
- * ours).  A symbolic link is followed only by walking where it points the
- * same way.  Files holding the client secret must also not be readable by
- * group or others.  What is read is the open descriptor, whose identity
- * (device, inode) must be the file the walk checked; files on procfs, sysfs,
- * devtmpfs and other pseudo file systems are refused.
+ * safe_file.h - files the module trusts, checked as OpenSSH's StrictModes:
+ * a regular file owned by root or the effective uid and writable by no one
+ * else, and so every directory up to "/" (a sticky one when the entry is
+ * root's or ours), links walked the same way; a secret's file not readable by
+ * group or others either.  The open descriptor is what is checked and read;
+ * pseudo file systems (procfs, sysfs, devtmpfs, ...) are refused.
  */
 #ifndef PAM_HEROKU_SAFE_FILE_H
 #define PAM_HEROKU_SAFE_FILE_H

@@ -401,12 +401,10 @@ static void describe_grants(const struct allowlist_report *allowlist, char *text
  * libcurl refuses a CA file with no certificate in it (CURLE_SSL_CACERT_BADFILE),
  * and the module then answers PAM_SERVICE_ERR at every login: say so now.
  */
-static void check_ca_file_content(const struct settings *settings, struct report *report)
+static bool ca_file_has_certificate(const struct settings *settings)
 {
 	/* "-----BEGIN CERTIFICATE-----" or OpenSSL's "... TRUSTED CERTIFICATE-----" */
-	if (memmem(settings->ca_pem, settings->ca_pem_len, "CERTIFICATE-----", 16) == NULL)
-		ph_logf(&report->log, LOG_ERR, "configuration error: ca_file %s holds no PEM "
-			"certificate; libcurl would refuse it at every login", settings->ca_file);
+	return memmem(settings->ca_pem, settings->ca_pem_len, "CERTIFICATE-----", 16) != NULL;
 }
 
 static void note_not_root(const struct report *report)
@@ -553,18 +551,13 @@ static enum ph_result load_and_check(struct run *run, bool validate_allowlist)
 	    result == PH_OK) {
 		/* settings_load found it fine a moment ago: report what changed. */
 		ph_logf(&report->log, LOG_ERR, "configuration error: %s", scan_reason);
-		snprintf(reason, PH_REASON_MAX, "%s", scan_reason);
-		result = PH_MISCONFIGURED;
+		result = ph_reason(reason, PH_MISCONFIGURED, "%s", scan_reason);
 	}
-	if (result == PH_OK && settings->ca_pem != NULL) {
-		unsigned before = report->errors;
-
-		check_ca_file_content(settings, report);
-		if (report->errors != before) {
-			snprintf(reason, PH_REASON_MAX, "ca_file %s holds no usable certificate",
-				 settings->ca_file);
-			result = PH_MISCONFIGURED;
-		}
+	if (result == PH_OK && settings->ca_pem != NULL && !ca_file_has_certificate(settings)) {
+		ph_logf(&report->log, LOG_ERR, "configuration error: ca_file %s holds no PEM "
+			"certificate; libcurl would refuse it at every login", settings->ca_file);
+		result = ph_reason(reason, PH_MISCONFIGURED, "ca_file %s holds no usable certificate",
+				   settings->ca_file);
 	}
 	/* The module checks its helper before every exchange: so does this. */
 	if (!exchange_child_helper_ok(scan_reason)) {

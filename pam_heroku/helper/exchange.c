@@ -1,14 +1,8 @@
 /*
- * exchange.c - one bounded HTTPS POST to {api_url}/oauth/tokens (libcurl).
- *
- * Everything that could let the network, the environment or the server
- * steer the exchange is pinned down here: https only (also for redirects,
- * which are never followed), verification always on, the proxy only from the
- * settings, one timeout for the whole exchange, a 64 KiB cap on the body.
- * This runs only in pam_heroku_exchange (exchange_helper.c), a process of
- * its own that exits after one exchange: libcurl's and OpenSSL's copies of
- * the secrets go back to the kernel with it, and no caller's environment
- * reaches it.  CURLOPT_NOSIGNAL still: the helper has no use for SIGALRM.
+ * exchange.c - one bounded HTTPS POST to {api_url}/oauth/tokens (libcurl),
+ * with everything the network, the environment or the server could steer
+ * pinned down (exchange.h).  It runs only in pam_heroku_exchange, which exits
+ * after one exchange, taking libcurl's copies of the secrets with it.
  */
 #include "config.h"
 

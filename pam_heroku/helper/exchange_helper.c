@@ -1,15 +1,8 @@
 /*
- * exchange_helper.c - pam_heroku_exchange: one token exchange in its own process.
- *
- * The module starts this program for each login (exchange_child.c) with an
- * empty environment, no arguments it needs, the request on descriptor 0 and
- * the reply expected on descriptor 1.  Before it reads anything it confines
- * itself (sandbox.c); then it reads the one request, builds the body
- * (token_request.c), does the one HTTPS POST (exchange.c), judges the answer
- * (token_response.c) and writes back one verdict (exchange_wire.h).
- * libcurl, OpenSSL and their copies of the secrets live and die here: the
- * process exits right after the reply, and its memory goes back to the
- * kernel.  It never writes anything but the reply.
+ * exchange_helper.c - pam_heroku_exchange: one token exchange in its own
+ * process, so that libcurl, OpenSSL and their copies of the secrets never
+ * live in the PAM application.  Request on descriptor 0, the one reply on 1;
+ * it confines itself before it reads anything and exits after the reply.
  */
 #include "config.h"
 
@@ -41,10 +34,8 @@ const char *__asan_default_options(void)
 
 /*
  * Read descriptor 0 to its end, at most WIRE_REQUEST_MAX bytes.  Only the
- * bytes read are wiped afterwards: the buffer is sized for the largest CA
- * (about 1 MiB, its own mapping), and wiping all of it made the kernel
- * hand over and zero some 260 pages at every login to clear what was
- * never written.
+ * bytes read are wiped afterwards: wiping the whole 1 MiB buffer would make
+ * the kernel hand over pages that were never written.
  */
 static bool read_request(char **data, size_t *len, char reason[PH_REASON_MAX])
 {

@@ -1,11 +1,8 @@
 /*
  * exchange_child.h - the module's side of the exchange: start
- * pam_heroku_exchange, hand it one request, read back one verdict.
- *
- * The helper's path is fixed at build time and is checked like every file the
- * module trusts (safe_file.h) and must be executable.  It runs with an empty
- * environment, a fixed argv and its two pipe ends, and is killed when the
- * timeout plus EXCHANGE_CHILD_MARGIN has passed.
+ * pam_heroku_exchange (its path fixed at build time, checked as every trusted
+ * file, run with an empty environment and its two pipe ends), hand it one
+ * request, read back one verdict, kill it at the timeout plus the margin.
  *
  *   helper missing or untrusted                 -> PH_MISCONFIGURED
  *   helper crashed, killed, timed out, or its

@@ -200,12 +200,10 @@ static enum ph_result accept_credential(const struct settings *settings, const c
 	enum ph_result result = credential_parse(typed, settings->default_grant, credential,
 						 outcome->reason);
 
-	if (result == PH_OK && !settings_grant_accepted(settings, credential->grant)) {
-		snprintf(outcome->reason, sizeof outcome->reason,
-			 "a %s credential, which the grants setting does not accept",
-			 credential_grant_name(credential->grant));
-		result = PH_REFUSED;
-	}
+	if (result == PH_OK && !settings_grant_accepted(settings, credential->grant))
+		result = ph_reason(outcome->reason, PH_REFUSED,
+				   "a %s credential, which the grants setting does not accept",
+				   credential_grant_name(credential->grant));
 	if (result == PH_OK) {
 		outcome->grant_known = true;
 		outcome->grant = credential->grant;

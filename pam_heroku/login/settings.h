@@ -1,11 +1,8 @@
 /*
  * settings.h - module arguments and the config file, checked, in one struct.
- *
- * Module-line key=value arguments win over the file; client_secret is refused
- * on the module line (/etc/pam.d is world readable); an unknown key, a bad
- * value, an http:// URL, a missing or unsafe file are configuration errors.
- * Every problem found is reported through the log sink, so an administrator
- * (and pam_heroku_check) sees them all at once, not one per attempt.
+ * A module argument wins over the file; client_secret is refused on the
+ * module line (/etc/pam.d is world readable); every problem is reported, so
+ * an administrator (and pam_heroku_check) sees them all at once.
  */
 #ifndef PAM_HEROKU_SETTINGS_H
 #define PAM_HEROKU_SETTINGS_H

@@ -291,6 +291,27 @@ START_TEST(test_padding_rules)
 }
 END_TEST
 
+/* An exported access token: the credential's token68 rule, with no prefix. */
+START_TEST(test_is_token)
+{
+	char longest[CREDENTIAL_MAX_LEN + 2];
+
+	ck_assert(credential_is_token("abc"));
+	ck_assert(credential_is_token("a+b/c=="));
+	ck_assert(!credential_is_token(""));
+	ck_assert(!credential_is_token("code:abc"));
+	ck_assert(!credential_is_token("refresh:abc"));
+	ck_assert(!credential_is_token("a b"));
+	ck_assert(!credential_is_token("ab=c"));
+	memset(longest, 'x', CREDENTIAL_MAX_LEN);
+	longest[CREDENTIAL_MAX_LEN] = '\0';
+	ck_assert(credential_is_token(longest));
+	longest[CREDENTIAL_MAX_LEN] = 'x';
+	longest[CREDENTIAL_MAX_LEN + 1] = '\0';
+	ck_assert(!credential_is_token(longest));
+}
+END_TEST
+
 Suite *credential_suite(void)
 {
 	Suite *s = suite_create("credential");
@@ -310,6 +331,7 @@ Suite *credential_suite(void)
 	tcase_add_test(tc, test_every_ascii_outside_token68_refused);
 	tcase_add_test(tc, test_padding_rules);
 	tcase_add_test(tc, test_sshd_substitute_named);
+	tcase_add_test(tc, test_is_token);
 	suite_add_tcase(s, tc);
 	return s;
 }
