@@ -34,13 +34,22 @@ static bool unique_member(const cJSON *object, const char *name, const cJSON **f
 	return true;
 }
 
+/* root[outer] and, when that is an object, its [inner]: each at most once. */
+static bool unique_nested(const cJSON *root, const char *outer, const char *inner,
+			  const cJSON **outer_item, const cJSON **inner_item)
+{
+	*inner_item = NULL;
+	return unique_member(root, outer, outer_item) &&
+	       (!cJSON_IsObject(*outer_item) || unique_member(*outer_item, inner, inner_item));
+}
+
 /* The validated user.id into response->user_id. */
 static enum ph_result read_user(const cJSON *root, struct token_response *response,
 				char reason[PH_REASON_MAX])
 {
-	const cJSON *user, *id = NULL;
+	const cJSON *user, *id;
 
-	if (!unique_member(root, "user", &user) || (user && !unique_member(user, "id", &id)))
+	if (!unique_nested(root, "user", "id", &user, &id))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: user or user.id appears twice");
 	if (!cJSON_IsObject(user))
@@ -59,10 +68,9 @@ static enum ph_result read_user(const cJSON *root, struct token_response *respon
 static enum ph_result read_session(const cJSON *root, struct token_response *response,
 				   char reason[PH_REASON_MAX])
 {
-	const cJSON *session, *id = NULL;
+	const cJSON *session, *id;
 
-	if (!unique_member(root, "session", &session) ||
-	    (cJSON_IsObject(session) && !unique_member(session, "id", &id)))
+	if (!unique_nested(root, "session", "id", &session, &id))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: session or session.id appears twice");
 	if (session == NULL || cJSON_IsNull(session))
@@ -82,10 +90,9 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 static enum ph_result read_access_token(const cJSON *root, struct token_response *response,
 					char reason[PH_REASON_MAX])
 {
-	const cJSON *access, *token = NULL;
+	const cJSON *access, *token;
 
-	if (!unique_member(root, "access_token", &access) ||
-	    (cJSON_IsObject(access) && !unique_member(access, "token", &token)))
+	if (!unique_nested(root, "access_token", "token", &access, &token))
 		return ph_reason(reason, PH_UNAVAILABLE,
 				 "malformed response: access_token appears twice");
 	/* The same token68 rule as a typed credential; never quoted in a reason. */
