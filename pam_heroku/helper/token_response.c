@@ -36,11 +36,15 @@ static bool unique_member(const cJSON *object, const char *name, const cJSON **f
 
 /* root[outer] and, when that is an object, its [inner]: each at most once. */
 static bool unique_nested(const cJSON *root, const char *outer, const char *inner,
-			  const cJSON **outer_item, const cJSON **inner_item)
+			  const cJSON **outer_item, const cJSON **inner_item,
+			  char reason[PH_REASON_MAX])
 {
 	*inner_item = NULL;
-	return unique_member(root, outer, outer_item) &&
-	       (!cJSON_IsObject(*outer_item) || unique_member(*outer_item, inner, inner_item));
+	if (unique_member(root, outer, outer_item) &&
+	    (!cJSON_IsObject(*outer_item) || unique_member(*outer_item, inner, inner_item)))
+		return true;
+	return ph_why_not(reason, "malformed response: %s or %s.%s appears twice", outer, outer,
+			  inner);
 }
 
 /* The validated user.id into response->user_id. */
@@ -49,9 +53,8 @@ static enum ph_result read_user(const cJSON *root, struct token_response *respon
 {
 	const cJSON *user, *id;
 
-	if (!unique_nested(root, "user", "id", &user, &id))
-		return ph_reason(reason, PH_UNAVAILABLE,
-				 "malformed response: user or user.id appears twice");
+	if (!unique_nested(root, "user", "id", &user, &id, reason))
+		return PH_UNAVAILABLE;
 	if (!cJSON_IsObject(user))
 		return ph_reason(reason, PH_UNAVAILABLE, "malformed response: no user object");
 	if (id == NULL || !cJSON_IsString(id) ||
@@ -70,9 +73,8 @@ static enum ph_result read_session(const cJSON *root, struct token_response *res
 {
 	const cJSON *session, *id;
 
-	if (!unique_nested(root, "session", "id", &session, &id))
-		return ph_reason(reason, PH_UNAVAILABLE,
-				 "malformed response: session or session.id appears twice");
+	if (!unique_nested(root, "session", "id", &session, &id, reason))
+		return PH_UNAVAILABLE;
 	if (session == NULL || cJSON_IsNull(session))
 		return PH_OK;
 	if (cJSON_IsObject(session) && (id == NULL || cJSON_IsNull(id)))
@@ -92,9 +94,8 @@ static enum ph_result read_access_token(const cJSON *root, struct token_response
 {
 	const cJSON *access, *token;
 
-	if (!unique_nested(root, "access_token", "token", &access, &token))
-		return ph_reason(reason, PH_UNAVAILABLE,
-				 "malformed response: access_token appears twice");
+	if (!unique_nested(root, "access_token", "token", &access, &token, reason))
+		return PH_UNAVAILABLE;
 	/* The same token68 rule as a typed credential; never quoted in a reason. */
 	if (token == NULL || !cJSON_IsString(token) || !credential_is_token(token->valuestring))
 		return ph_reason(reason, PH_UNAVAILABLE,

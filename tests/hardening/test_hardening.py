@@ -140,7 +140,7 @@ BODY_CASES = {
     "duplicate_session": ("dupsession", r"session or session\.id appears twice", "no"),
     "duplicate_session_id": ("dupsessionid", r"session or session\.id appears twice",
                              "no"),
-    "duplicate_exported_access_token": ("duptoken", r"access_token appears twice",
+    "duplicate_exported_access_token": ("duptoken", r"access_token or access_token\.token appears twice",
                                         "yes"),
     "deeply_nested_json": ("deepnest", r"not a JSON object", "no"),
     "huge_number_as_user_id": ("hugenumber", r"user\.id is not a UUID", "no"),
