@@ -26,12 +26,6 @@ static inline bytes16 load16(const char *p)
 	return v;
 }
 
-/* 0xff where v is in [low, low + n): one signed comparison, the range moved to start at -128. */
-static inline bytes16 in_range(bytes16 v, unsigned char low, unsigned char n)
-{
-	return (bytes16)((signed16)(v + (unsigned char)(0x80 - low)) < (signed char)(n - 0x80));
-}
-
 /*
  * 0xff where the 16 bytes at p are what they must be: '-' in the lanes
  * where dashes has 0xff (a one-byte digit range, no letter range), else

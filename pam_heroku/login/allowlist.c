@@ -313,6 +313,12 @@ static unsigned blank_bits(bytes16 v)
  * in a name on the plain path; such a name (with ',', '#', '*', '$' or a
  * control character, say) takes the full judgement.
  */
+/* 0xff where v is in [low, low + n): one signed comparison, the range moved to start at -128. */
+static bytes16 in_range(bytes16 v, unsigned char low, unsigned char n)
+{
+	return (bytes16)((signed16)(v + (unsigned char)(0x80 - low)) < (signed char)(n - 0x80));
+}
+
 static unsigned non_name_bits(bytes16 v)
 {
 	return lane_bits(~in_range(v, '-', '~' - '-' + 1));
@@ -469,11 +475,16 @@ static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_M
 	return PH_OK;
 }
 
-/* What identifies a file: device, inode, size, mtime. */
+/* What identifies a file: device, inode, size, mtime, ctime. */
 static struct allowlist_file file_of(const struct stat *st)
 {
 	return (struct allowlist_file){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-					.mtime = st->st_mtim };
+					.mtime = st->st_mtim, .ctime = st->st_ctim };
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 enum ph_result allowlist_unchanged(const char *path, const struct allowlist_file *file,
@@ -491,8 +502,8 @@ enum ph_result allowlist_unchanged(const char *path, const struct allowlist_file
 		snprintf(reason, PH_REASON_MAX, "%s is another file now", path);
 		return PH_REFUSED;
 	}
-	if (now.size != file->size || now.mtime.tv_sec != file->mtime.tv_sec ||
-	    now.mtime.tv_nsec != file->mtime.tv_nsec) {
+	if (now.size != file->size || !same_time(now.mtime, file->mtime) ||
+	    !same_time(now.ctime, file->ctime)) {
 		snprintf(reason, PH_REASON_MAX, "%s was modified", path);
 		return PH_REFUSED;
 	}

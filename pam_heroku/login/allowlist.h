@@ -43,14 +43,16 @@ struct allowlist_query {
 
 /*
  * Which file a scan read, as fstat() saw it before reading: while a file
- * has the same device, inode, size and mtime, it is taken to hold what that
- * scan read (an edit in place changes the mtime, a new file the inode).
+ * has the same device, inode, size, mtime and ctime, it is taken to hold
+ * what that scan read (a new file changes the inode; an edit in place the
+ * ctime, which, unlike the mtime, `touch -r` or `cp -p` cannot set back).
  */
 struct allowlist_file {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	struct timespec ctime;
 };
 
 struct allowlist_outcome {

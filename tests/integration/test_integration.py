@@ -529,13 +529,21 @@ def test_account_reuses_verdict_while_allowlist_unchanged(t):
 def test_account_rescans_allowlist_changed_since_auth(t):
     # Changed between the phases (by pam_exec on the account stack, before
     # pam_heroku): edited in place to the same size (only the mtime tells),
-    # and replaced by another file (a new inode).  Either way the account
-    # phase reads the file again and denies alice, whom it no longer names.
+    # the same with the mtime set back as `touch -r` does (only the ctime
+    # tells), and replaced by another file (a new inode).  Each way the
+    # account phase reads the file again and denies alice, whom it no longer
+    # names.
     edits = {
         "in-place": "import sys\n"
                     "f = open(sys.argv[1], 'r+')\n"
                     "text = f.read().replace(' alice', ' alicf')\n"
                     "f.seek(0); f.write(text); f.close()\n",
+        "mtime-set-back": "import os, sys\n"
+                          "st = os.stat(sys.argv[1])\n"
+                          "f = open(sys.argv[1], 'r+')\n"
+                          "text = f.read().replace(' alice', ' alicf')\n"
+                          "f.seek(0); f.write(text); f.close()\n"
+                          "os.utime(sys.argv[1], ns=(st.st_atime_ns, st.st_mtime_ns))\n",
         "renamed": "import os, sys\n"
                    "text = open(sys.argv[1]).read().replace(' alice', ' alicf')\n"
                    "open(sys.argv[1] + '.new', 'w').write(text)\n"
@@ -544,7 +552,7 @@ def test_account_rescans_allowlist_changed_since_auth(t):
     }
     for name, program in edits.items():
         allow = t.write_allowlist(f"allow-{name}", [f"{BOB_ID} bob", f"{ALICE_ID} alice"])
-        size = os.path.getsize(allow)
+        size, mtime = os.path.getsize(allow), os.stat(allow).st_mtime_ns
         edit = t.write(f"edit-{name}.py", program, 0o644)
         conf = t.config(name=f"{name}.conf", allowlist=allow)
         t.service(name=name, lines=[
@@ -555,8 +563,10 @@ def test_account_rescans_allowlist_changed_since_auth(t):
         r = t.login("alice", "ok-alice", service=name, phases=["auth", "account"])
         t.expect_auth(r, "PAM_SUCCESS")
         t.check("alicf" in open(allow).read(), f"{name}: pam_exec did not edit the file")
-        if name == "in-place":
-            t.check(os.path.getsize(allow) == size, "in-place: the size changed")
+        if name != "renamed":
+            t.check(os.path.getsize(allow) == size, f"{name}: the size changed")
+        if name == "mtime-set-back":
+            t.check(os.stat(allow).st_mtime_ns == mtime, f"{name}: the mtime changed")
         t.expect(r, "account", "PAM_PERM_DENIED")
         t.expect_logged(r, r"debug: account: allowlist scanned again \(.* (was modified|is "
                         r"another file now) since the auth phase\)", f"{name}: the new scan")
