@@ -63,9 +63,10 @@ def suite(build, test_ca):
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def stop(signum, frame):
-        # make's timeout or a closed terminal: stop the fakes by their pids.
-        s.teardown()
-        os._exit(128 + signum)
+        # make's timeout or a closed terminal end the run as Ctrl-C does:
+        # pytest then tears every fixture down (the fakes by their pids, the
+        # session directory with the test CA's keys, the /dev/log sink).
+        raise KeyboardInterrupt(f"signal {signum}")
     for sig in previous:
         signal.signal(sig, stop)
     try:

@@ -843,7 +843,7 @@ class Case:
         stderr = err.decode("utf-8", "surrogateescape")
         if proc.returncode != 0:
             raise CaseFailure(f"pam_driver exited with status {proc.returncode}: "
-                              f"{stderr.strip()[:300]}")
+                              f"{self.suite.redact(stderr.strip())[:300]}")
         records = fake.records()[before_rec:] if fake else []
         syslog = self.syslog_lines()[before_log:]
 

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from harness import (ALICE_ID, BOB_ID, DEFAULT_PROMPT, OUTCOME_WORD, SESSION_IDS,
-                     STRANGER_ID, clean_env)
+                     STRANGER_ID, clean_env, stop_process)
 
 ALICE_SESSION = SESSION_IDS[ALICE_ID]
 CLIENT_ID = "3fd3c3a1-5d4e-4c7a-9b1f-0123456789ab"
@@ -89,8 +89,10 @@ def logged_outcome(run):
 
 
 def expect_no_secret(t, text, where):
+    # t.check, not assert: pytest's report of a failed assert shows its
+    # operands, and a cut-short secret escapes the redaction.
     for value, name in t.suite.secret_items():
-        assert value not in text, f"{where} holds the {name}"
+        t.check(value not in text, f"{where} holds the {name}")
 
 
 def expect_status(result, want):
@@ -430,10 +432,11 @@ def test_login_granted(t):
     r = login_both(t, "ok-alice", want="PAM_SUCCESS")
     assert len(r.records) == 1
     rec = r.records[0]
-    assert rec["path"] == "/oauth/tokens" and rec["json"]["grant"] == \
-        {"type": "authorization_code", "code": "ok-alice"} and \
-        rec["json"].get("client") == {"secret": t.suite.client_secret}, \
-        "the request body is not the module's"
+    # t.check: the operands hold the client secret and the credential.
+    t.check(rec["path"] == "/oauth/tokens" and rec["json"]["grant"] ==
+            {"type": "authorization_code", "code": "ok-alice"} and
+            rec["json"].get("client") == {"secret": t.suite.client_secret},
+            "the request body is not the module's")
     assert field(r.out, "request id") == rec["request_id"]
     assert field(r.out, "Heroku user id") == ALICE_ID
     assert field(r.out, "session id") == ALICE_SESSION
@@ -447,8 +450,8 @@ def test_login_granted(t):
 def test_login_refresh_and_export(t):
     t.config(export_access_token="yes")
     r = login_both(t, "refresh:ok-alice", want="PAM_SUCCESS")
-    assert r.records[0]["json"]["grant"] == {"type": "refresh_token"} and \
-        r.records[0]["json"]["refresh_token"] == {"token": "ok-alice"}, "not a refresh grant"
+    t.check(r.records[0]["json"]["grant"] == {"type": "refresh_token"} and
+            r.records[0]["json"]["refresh_token"] == {"token": "ok-alice"}, "not a refresh grant")
     assert field(r.out, "grant") == "refresh_token"
     assert field(r.out, "environment") == "HEROKU_USER_ID HEROKU_SESSION_ID HEROKU_API_KEY"
     # A token the module would have to export and cannot: the tool reads it the same way.
@@ -472,7 +475,7 @@ def test_login_refusals(t):
     for cred, why in (("has space", "holds a character"), ("code:", "is empty"),
                       ("x" * 1100, "longer than 1024"), ("", "is empty")):
         r = login_both(t, cred, want="PAM_AUTH_ERR")
-        assert r.records == [], "a request for a locally refused credential"
+        t.check(r.records == [], "a request for a locally refused credential")
         assert why in (field(r.out, "reason") or ""), "local refusal reason"
     # Nothing at all on stdin: as a failed conversation, refused.
     r = tool(t, "--config", t.config_path, "--login", "alice", stdin=b"")
@@ -521,6 +524,7 @@ def on_terminal(t, args, credential):
     t.suite.add_credential(credential, "the credential typed")
     master, slave = pty.openpty()
     out_r, out_w = os.pipe()
+    proc = None
     try:
         proc = subprocess.Popen([t.suite.paths.check] + list(args), stdin=slave,
                                 stdout=out_w, stderr=slave, env=clean_env(),
@@ -562,6 +566,7 @@ def on_terminal(t, args, credential):
             out += chunk
         echo_back = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
     finally:
+        stop_process(proc)     # a failed check above leaves it running
         os.close(master)
         os.close(slave)
         os.close(out_r)
@@ -570,7 +575,7 @@ def on_terminal(t, args, credential):
     terminal = seen.decode("utf-8", "replace")
     report = out.decode("utf-8", "replace")
     expect_no_secret(t, terminal + report, "the terminal or the report")
-    assert credential not in terminal, "the typed credential was echoed"
+    t.check(credential not in terminal, "the typed credential was echoed")
     return proc.returncode, terminal, report, echo_off, echo_back
 
 
@@ -613,7 +618,7 @@ def test_identify(t):
     # allowlist does not know (no allowlist step: still identified).
     r = tool(t, "--config", conf, "--identify", credential="refresh:ok-bob")
     expect_status(r, 0)
-    assert r.records[0]["json"]["refresh_token"] == {"token": "ok-bob"}, "not a refresh grant"
+    t.check(r.records[0]["json"]["refresh_token"] == {"token": "ok-bob"}, "not a refresh grant")
     assert field(r.out, "allowlist line") == BOB_ID + "  ACCOUNT", r.out
     assert "replace ACCOUNT" in r.err, "the note about the placeholder"
     r = tool(t, "--config", conf, "--identify=bob,carol", credential="ok-stranger")

@@ -886,7 +886,10 @@ class Seen:
 
     def expect_no_secret_in_logs(self):
         """Whatever was typed or returned never reaches a log."""
-        lines = self.sshd_lines() + ([] if self.host.dev_log.problem else self.syslog_lines())
+        if self.host.dev_log.problem:
+            self.fail(self.host.dev_log.problem)
+        # Every line on the socket, not only the two services' tags.
+        lines = self.sshd_lines() + [text for _, text in self.host.dev_log.since(self.syslog_mark)]
         text = "\n".join(lines)
         for value, name in self.host.suite.secret_items():
             self.check(value not in text, f"the {name} appears in the logs")

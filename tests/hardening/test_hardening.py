@@ -529,7 +529,7 @@ def heap_scan(t, scanner, user, credential, export="no", expect=SUCCESS, extra=(
                                     ("heap_scan stderr", proc.stderr)]
                    + [("syslog", text) for _, text in t.syslog_lines()])
     if proc.returncode != 0:
-        t.fail(f"heap_scan exited {proc.returncode}: {proc.stderr.strip()[:300]}")
+        t.fail(f"heap_scan exited {proc.returncode}: {t.suite.redact(proc.stderr.strip())[:300]}")
     m = re.search(r"^auth: (\S+)", out, re.M)
     t.check(m and m.group(1) == expect,
             f"heap_scan auth: {m.group(1) if m else None}, expected {expect}")
@@ -658,6 +658,7 @@ def start_nginx(t):
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     t.suite.processes.add(proc)
+    t.cleanups.append(lambda: harness.stop_process(proc))   # also when this case fails
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -745,7 +746,7 @@ def finish_raw(t, proc, syslog, start, timeout=150):
         t.suite.processes.discard(proc)
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
-        t.fail(f"pam_driver exited {proc.returncode}: {err.strip()[:200]}")
+        t.fail(f"pam_driver exited {proc.returncode}: {t.suite.redact(err.strip())[:200]}")
     try:
         with open(syslog, "rb") as f:
             lines = [harness.unescape(line.partition(" ")[2]) for line in
