@@ -21,9 +21,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <seccomp.h>
-
 #include "sandbox.h"
+#include "seccomp_program.h"
 
 /* Descriptor 2 on /dev/null, so no file the helper opens can become "stderr". */
 static bool stderr_to_null(void)
@@ -98,72 +97,26 @@ static enum ph_result drop_privileges(char reason[PH_REASON_MAX])
 	return PH_OK;
 }
 
-/* System calls one HTTPS POST never makes; any of them ends the process. */
-static const char *const forbidden_calls[] = {
-	"execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev",
-	"mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-	"bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
-	"open_by_handle_at", "name_to_handle_at", "reboot", "swapon", "swapoff",
-	"acct", "quotactl", "syslog", "iopl", "ioperm", "settimeofday", "clock_settime",
-	"adjtimex", "clock_adjtime", "sethostname", "setdomainname", "personality",
-	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
-	"setfsuid", "setfsgid", "setgroups", "capset",
-	"fsopen", "fsmount", "fsconfig", "move_mount", "open_tree", "mount_setattr",
-};
-
 /*
- * libseccomp compiles the filter; it is loaded with prctl(PR_SET_SECCOMP),
- * the older of the two kernel interfaces, which valgrind also passes
- * through (tests/valgrind/run runs the helper under it).
+ * The program was compiled by libseccomp from seccomp_policy.c's list when
+ * the helper was built (seccomp_program_gen): here it is only loaded, with
+ * prctl(PR_SET_SECCOMP), the older of the two kernel interfaces, which
+ * valgrind also passes through (tests/valgrind/run runs the helper under it).
  */
-static int load_filter(scmp_filter_ctx filter)
+_Static_assert(sizeof seccomp_program / sizeof seccomp_program[0] <= BPF_MAXINSNS,
+	       "the seccomp program fits what the kernel loads");
+
+enum ph_result sandbox_install_filter(char reason[PH_REASON_MAX])
 {
-	struct sock_filter program[1024];
-	struct sock_fprog fprog;
-	int ends[2];
-	ssize_t got;
-	int rc;
+	struct sock_fprog fprog = {
+		.len = (unsigned short)(sizeof seccomp_program / sizeof seccomp_program[0]),
+		/* The kernel copies the program and never writes through this. */
+		.filter = (struct sock_filter *)seccomp_program,
+	};
 
-	if (pipe2(ends, O_CLOEXEC) != 0)
-		return -errno;
-	rc = seccomp_export_bpf(filter, ends[1]);
-	close(ends[1]);
-	got = rc == 0 ? read(ends[0], program, sizeof program) : -1;
-	close(ends[0]);
-	if (rc != 0)
-		return rc;
-	if (got <= 0 || (size_t)got % sizeof program[0] != 0 || (size_t)got == sizeof program)
-		return -EINVAL;
-	fprog.len = (unsigned short)((size_t)got / sizeof program[0]);
-	fprog.filter = program;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) == 0 ? 0 : -errno;
-}
-
-static enum ph_result install_filter(char reason[PH_REASON_MAX])
-{
-	scmp_filter_ctx filter;
-	int rc;
-
-	/* API level 3 (Linux >= 4.14: SECCOMP_RET_KILL_PROCESS) stated, not
-	 * probed: libseccomp's probe uses seccomp(2), which valgrind lacks. */
-	rc = seccomp_api_set(3);
-	filter = rc == 0 ? seccomp_init(SCMP_ACT_ALLOW) : NULL;
-	if (rc == 0 && filter == NULL)
-		rc = -ENOMEM;
-
-	for (size_t i = 0; rc == 0 && i < sizeof forbidden_calls / sizeof forbidden_calls[0]; i++) {
-		int call = seccomp_syscall_resolve_name(forbidden_calls[i]);
-
-		if (call != __NR_SCMP_ERROR)
-			rc = seccomp_rule_add(filter, SCMP_ACT_KILL_PROCESS, call, 0);
-	}
-	if (rc == 0)
-		rc = load_filter(filter);
-	seccomp_release(filter);
-	if (rc != 0) {
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) {
 		snprintf(reason, PH_REASON_MAX, "cannot install the seccomp filter: %s",
-			 strerror(-rc));
+			 strerror(errno));
 		return PH_MISCONFIGURED;
 	}
 	return PH_OK;
@@ -189,5 +142,5 @@ enum ph_result sandbox_enter(char reason[PH_REASON_MAX])
 		snprintf(reason, PH_REASON_MAX, "cannot set no_new_privs: %s", strerror(errno));
 		return PH_MISCONFIGURED;
 	}
-	return install_filter(reason);
+	return sandbox_install_filter(reason);
 }

@@ -22,4 +22,11 @@
 /* PH_OK, or PH_MISCONFIGURED with reason when any step fails. */
 enum ph_result sandbox_enter(char reason[PH_REASON_MAX]);
 
+/*
+ * sandbox_enter's last step alone, for the unit tests: the seccomp filter
+ * (seccomp_program.h), which the kernel accepts once no_new_privs is set.
+ * PH_OK, or PH_MISCONFIGURED with reason.
+ */
+enum ph_result sandbox_install_filter(char reason[PH_REASON_MAX]);
+
 #endif

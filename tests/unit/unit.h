@@ -25,6 +25,7 @@ Suite *token_request_suite(void);
 Suite *token_response_suite(void);
 Suite *allowlist_suite(void);
 Suite *exchange_suite(void);
+Suite *sandbox_suite(void);
 
 /* ------------------------------------------------------------------------
  * A ph_log sink that keeps what the step under test reported.
