@@ -414,7 +414,8 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 		snprintf(reply->reason, sizeof reply->reason, "%s", child->reason);
 		return reply->result = child->failure;
 	}
-	answer = calloc(1, WIRE_REPLY_MAX + 1);
+	/* Not zeroed: only the answer_len bytes read are looked at, and wiped. */
+	answer = malloc(WIRE_REPLY_MAX + 1);
 	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
 		free(answer);
 		exchange_child_abandon(child);
@@ -433,6 +434,6 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	end = reap(child->pid, timed_out ? now_ms() : deadline);
 	child->pid = -1;
 	result = judge(settings, answer, answer_len, complete, &end, reply);
-	secret_free_len(answer, WIRE_REPLY_MAX + 1);
+	secret_free_len(answer, answer_len);
 	return result;
 }
