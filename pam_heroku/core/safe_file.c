@@ -305,28 +305,63 @@ int safe_file_open_stat(const char *path, enum safe_file_secrecy secrecy, bool *
 	return fd;
 }
 
-static enum ph_result read_all(int fd, const char *path, char *buffer, size_t capacity,
-			       size_t *len, char reason[PH_REASON_MAX])
+/*
+ * Room for a file fstat said holds size bytes, at most max_size, and one
+ * byte more: for the terminator, and to see a read go past the expected end.
+ */
+static size_t first_capacity(const struct stat *st, size_t max_size)
 {
-	size_t used = 0;
+	size_t size = st->st_size > 0 ? (size_t)st->st_size : 0;
 
+	return (size < max_size ? size : max_size) + 1;
+}
+
+/*
+ * A file that grew after fstat: a larger buffer, at most max_size + 1 bytes.
+ * Not realloc: the old one, which may hold a secret, is wiped before it goes.
+ */
+static char *grow(char *buffer, size_t used, size_t *capacity, size_t max_size)
+{
+	size_t larger = *capacity <= max_size / 2 ? *capacity * 2 : max_size + 1;
+	char *bigger = malloc(larger);
+
+	if (bigger != NULL)
+		memcpy(bigger, buffer, used);
+	secret_free_len(buffer, used);
+	*capacity = larger;
+	return bigger;
+}
+
+/*
+ * Read fd to its end into *buffer (capacity bytes, grown as needed up to
+ * max_size + 1).  A read that fills max_size + 1 bytes proves the file too
+ * big; *used is what the buffer holds, on every path, for the wipe.
+ */
+static enum ph_result read_all(int fd, const char *path, size_t max_size, char **buffer,
+			       size_t capacity, size_t *used, char reason[PH_REASON_MAX])
+{
+	*used = 0;
 	for (;;) {
-		ssize_t got = read(fd, buffer + used, capacity - used);
+		ssize_t got;
 
+		if (*used == capacity && capacity > max_size)
+			return ph_reason(reason, PH_MISCONFIGURED, "%s is larger than %zu bytes",
+					 path, max_size);
+		if (*used == capacity && (*buffer = grow(*buffer, *used, &capacity,
+							   max_size)) == NULL) {
+			*used = 0;
+			return ph_reason(reason, PH_MISCONFIGURED, "out of memory reading %s", path);
+		}
+		got = read(fd, *buffer + *used, capacity - *used);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
 			return ph_reason(reason, PH_MISCONFIGURED,
 					 "cannot read %s: %s", path, strerror(errno));
 		if (got == 0)
-			break;
-		used += (size_t)got;
-		if (used == capacity)
-			return ph_reason(reason, PH_MISCONFIGURED, "%s is larger than %zu bytes",
-					 path, capacity - 1);
+			return PH_OK;   /* *used < capacity: room for the terminator */
+		*used += (size_t)got;
 	}
-	*len = used;
-	return PH_OK;
 }
 
 enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
@@ -335,6 +370,7 @@ enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 {
 	enum ph_result result;
 	struct stat file_st;
+	size_t capacity;
 	char *buffer;
 	int fd;
 
@@ -343,17 +379,19 @@ enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 	fd = safe_file_open_stat(path, secrecy, absent, &file_st, reason);
 	if (fd < 0)
 		return PH_MISCONFIGURED;
-	/* One spare byte: reading max_size + 1 bytes proves the file is too big. */
-	buffer = calloc(1, max_size + 1);
+	/* Sized by the checked descriptor's fstat, not by max_size: nothing to
+	 * zero, and only the bytes that held the file are wiped when freed. */
+	capacity = first_capacity(&file_st, max_size);
+	buffer = malloc(capacity);
 	if (buffer == NULL) {
 		snprintf(reason, PH_REASON_MAX, "out of memory reading %s", path);
 		close(fd);
 		return PH_MISCONFIGURED;
 	}
-	result = read_all(fd, path, buffer, max_size + 1, len, reason);
+	result = read_all(fd, path, max_size, &buffer, capacity, len, reason);
 	close(fd);
 	if (result != PH_OK) {
-		secret_free_len(buffer, max_size + 1);
+		secret_free_len(buffer, *len);
 		*len = 0;
 		return result;
 	}

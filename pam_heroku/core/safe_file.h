@@ -39,9 +39,12 @@ bool safe_file_is_private(const struct stat *st);
 /*
  * Read a whole small file (at most max_size bytes) that passed
  * safe_file_open_stat into a NUL-terminated buffer the caller frees with
- * secret_free_len(*text, *len + 1).  On success also returns the file's status in *st (may be NULL).
- * PH_MISCONFIGURED with reason on any failure, a file too large or unreadable
- * included; *absent (may be NULL) as for safe_file_open_stat.
+ * secret_free_len(*text, *len + 1).  The buffer is sized by the file, not by
+ * max_size; what is there at the end of the read is what counts, even when
+ * the file grew or shrank since its fstat.  On success also returns the
+ * file's status in *st (may be NULL).  PH_MISCONFIGURED with reason on any
+ * failure, a file too large or unreadable included; *absent (may be NULL) as
+ * for safe_file_open_stat.
  */
 enum ph_result safe_file_read(const char *path, enum safe_file_secrecy secrecy,
 			      size_t max_size, char **text, size_t *len,

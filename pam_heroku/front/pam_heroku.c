@@ -276,7 +276,8 @@ static enum ph_result authenticate(struct attempt *attempt, struct settings *set
 
 	result = fetch_user(attempt, &user);
 	if (result == PH_OK)
-		result = settings_load(settings, argc, argv, &attempt->log, attempt->outcome.reason);
+		result = settings_load(settings, SETTINGS_TO_EXCHANGE, argc, argv, &attempt->log,
+				       attempt->outcome.reason);
 	if (result == PH_OK)
 		result = fetch_credential(attempt, settings, &typed, &prompted, conv_again);
 	if (result == PH_OK)
@@ -340,7 +341,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	memset(&settings, 0, sizeof settings);
 	result = fetch_user(&attempt, &user);
 	if (result == PH_OK)
-		result = settings_load(&settings, argc, argv, &attempt.log, attempt.outcome.reason);
+		result = settings_load(&settings, SETTINGS_TO_RECHECK, argc, argv, &attempt.log,
+				       attempt.outcome.reason);
 	if (result == PH_OK)
 		result = login_recheck_allowlist(&settings, user_id, user, verdict, &attempt.log,
 						 &attempt.outcome.matched_line,

@@ -543,8 +543,8 @@ static enum ph_result load_and_check(struct run *run, bool validate_allowlist)
 	char scan_reason[PH_REASON_MAX] = "";
 	enum ph_result result;
 
-	result = settings_load(settings, options->module_argc, options->module_argv,
-			       &report->log, reason);
+	result = settings_load(settings, SETTINGS_TO_EXCHANGE, options->module_argc,
+			       options->module_argv, &report->log, reason);
 	/* Every allowlist line, even when something else is wrong. */
 	if (validate_allowlist && settings->allowlist != NULL &&
 	    scan_allowlist(settings, report, allowlist, scan_reason) != PH_OK &&

@@ -418,12 +418,27 @@ static void scan_lines(struct scanner *s, const char *text, size_t size)
 #endif
 
 /*
- * Read fd to the end, judging every complete line as soon as it is in the
- * buffer and keeping only an unfinished last line for the next read.
+ * The first buffer: the whole file as fstat saw it (and a byte more, so its
+ * end is seen in the same read), a chunk at most.  A ten-line allowlist then
+ * takes a buffer of its own size, not a zeroed chunk.
  */
-static enum ph_result scan_fd(struct scanner *s, int fd, char reason[PH_REASON_MAX])
+static size_t first_chunk(const struct stat *st)
 {
-	size_t size = ALLOWLIST_CHUNK, have = 0;
+	size_t size = st->st_size > 0 ? (size_t)st->st_size : 0;
+
+	return size < ALLOWLIST_CHUNK ? size + 1 : ALLOWLIST_CHUNK;
+}
+
+/*
+ * Read fd to the end, judging every complete line as soon as it is in the
+ * buffer and keeping only an unfinished last line for the next read.  The
+ * buffer is zeroed: the line scan reads up to ALLOWLIST_SLACK bytes past
+ * what was read, and must not depend on bytes never written.
+ */
+static enum ph_result scan_fd(struct scanner *s, int fd, const struct stat *st,
+			      char reason[PH_REASON_MAX])
+{
+	size_t size = first_chunk(st), have = 0;
 	char *buffer = calloc(1, size + ALLOWLIST_SLACK);
 
 	if (buffer == NULL) {
@@ -530,7 +545,7 @@ enum ph_result allowlist_scan(const char *path, const struct allowlist_query *qu
 	if (fd < 0)
 		return PH_MISCONFIGURED;
 	outcome->file = file_of(&st);
-	result = scan_fd(&scanner, fd, reason);
+	result = scan_fd(&scanner, fd, &st, reason);
 	close(fd);
 	if (result != PH_OK)
 		return result;

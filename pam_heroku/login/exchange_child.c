@@ -1,6 +1,6 @@
 /*
  * exchange_child.c - run pam_heroku_exchange for one login, as sssd runs
- * krb5_child: fork + execve, one message each way, SIGKILL at the deadline,
+ * krb5_child (posix_spawn here): one message each way, SIGKILL at the deadline,
  * reaped by pid.  It runs inside sshd, su or sudo, so it changes nothing
  * process-wide (no signal disposition, no SIGCHLD handler).
  */
@@ -11,11 +11,11 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,45 +102,78 @@ static bool pipe_above_stdio(int ends[2])
 	return false;
 }
 
-/* In the child, after fork: async-signal-safe calls only. */
-static void become_helper(const char *path, int request_end, int reply_end)
+/*
+ * What the helper starts with: the request pipe as 0, the reply pipe as 1,
+ * nothing else open (2 too is closed: it reopens it on /dev/null) and no
+ * signal blocked.  Whatever the host had open stays in the host.
+ */
+static bool spawn_plan(posix_spawn_file_actions_t *actions, posix_spawnattr_t *attributes,
+		       int request_end, int reply_end)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	return posix_spawn_file_actions_init(actions) == 0 &&
+	       posix_spawn_file_actions_adddup2(actions, request_end, 0) == 0 &&
+	       posix_spawn_file_actions_adddup2(actions, reply_end, 1) == 0 &&
+	       posix_spawn_file_actions_addclose(actions, 2) == 0 &&
+	       posix_spawn_file_actions_addclosefrom_np(actions, 3) == 0 &&
+	       posix_spawnattr_init(attributes) == 0 &&
+	       posix_spawnattr_setsigmask(attributes, &none) == 0 &&
+	       posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETSIGMASK) == 0;
+}
+
+/*
+ * posix_spawn, not fork: glibc's shares the host's memory until the execve
+ * instead of copying sshd's or sudo's page tables for a child that replaces
+ * them at once, and reports an execve that failed as an error here.
+ */
+static int spawn_helper(const char *path, int request_end, int reply_end, pid_t *pid)
 {
 	static char *const argv[] = { "pam_heroku_exchange", NULL };
 	static char *const envp[] = { NULL };
-	sigset_t none;
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attributes;
+	int rc = ENOMEM;
 
-	if (dup2(request_end, 0) != 0 || dup2(reply_end, 1) != 1)
-		_exit(127);
-	close(2);
-	syscall(SYS_close_range, 3u, ~0u, 0u);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(path, argv, envp);
-	_exit(127);
+	memset(&actions, 0, sizeof actions);
+	memset(&attributes, 0, sizeof attributes);
+	if (spawn_plan(&actions, &attributes, request_end, reply_end))
+		rc = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attributes);
+	return rc;
 }
 
-/* On failure child->pid stays -1. */
-static bool start_helper(const char *path, struct exchange_child *child,
-			 char reason[PH_REASON_MAX])
+/* On failure child->pid stays -1 and child->failure says how bad it is. */
+static bool start_helper(const char *path, struct exchange_child *child)
 {
 	int request[2], reply[2];
+	int rc;
 
-	if (!pipe_above_stdio(request))
-		return ph_why_not(reason, "cannot make a pipe: %s", strerror(errno));
+	if (!pipe_above_stdio(request)) {
+		child->failure = ph_reason(child->reason, PH_UNAVAILABLE, "cannot make a pipe: %s",
+					   strerror(errno));
+		return false;
+	}
 	if (!pipe_above_stdio(reply)) {
-		snprintf(reason, PH_REASON_MAX, "cannot make a pipe: %s", strerror(errno));
+		child->failure = ph_reason(child->reason, PH_UNAVAILABLE, "cannot make a pipe: %s",
+					   strerror(errno));
 		close(request[0]);
 		close(request[1]);
 		return false;
 	}
-	child->pid = fork();
-	if (child->pid == 0)
-		become_helper(path, request[0], reply[1]);
+	rc = spawn_helper(path, request[0], reply[1], &child->pid);
 	close(request[0]);
 	close(reply[1]);
-	if (child->pid < 0) {
-		snprintf(reason, PH_REASON_MAX, "cannot start the exchange helper: %s",
-			 strerror(errno));
+	if (rc != 0) {
+		/* Out of processes or memory is the host's moment; a program that
+		 * cannot be run is the installation's fault. */
+		child->failure = ph_reason(child->reason,
+					   rc == EAGAIN || rc == ENOMEM ? PH_UNAVAILABLE
+									: PH_MISCONFIGURED,
+					   "cannot run the exchange helper %s: %s", path, strerror(rc));
+		child->pid = -1;
 		close(request[1]);
 		close(reply[0]);
 		return false;
@@ -330,11 +363,6 @@ static enum ph_result judge(const struct settings *settings, const char *data, s
 			 "the exchange helper died of signal %d", end->code);
 		return reply->result = PH_UNAVAILABLE;
 	}
-	if (end->how == ENDED_EXIT && end->code == 127 && len == 0) {
-		snprintf(reply->reason, sizeof reply->reason,
-			 "cannot run the exchange helper %s", exchange_helper_path());
-		return reply->result = PH_MISCONFIGURED;
-	}
 	if (!complete || !wire_reply_decode(data, len, reply, why) ||
 	    !reply_consistent(settings, reply) || (end->how == ENDED_EXIT && end->code != 0)) {
 		wire_reply_clear(reply);
@@ -383,8 +411,7 @@ void exchange_child_start(struct exchange_child *child)
 		child->failure = PH_MISCONFIGURED;
 		return;
 	}
-	if (!start_helper(exchange_helper_path(), child, child->reason))
-		child->failure = PH_UNAVAILABLE;
+	start_helper(exchange_helper_path(), child);
 }
 
 void exchange_child_abandon(struct exchange_child *child)
@@ -414,7 +441,8 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 		snprintf(reply->reason, sizeof reply->reason, "%s", child->reason);
 		return reply->result = child->failure;
 	}
-	answer = calloc(1, WIRE_REPLY_MAX + 1);
+	/* Not zeroed: only the answer_len bytes read are looked at, and wiped. */
+	answer = malloc(WIRE_REPLY_MAX + 1);
 	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
 		free(answer);
 		exchange_child_abandon(child);
@@ -433,6 +461,6 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	end = reap(child->pid, timed_out ? now_ms() : deadline);
 	child->pid = -1;
 	result = judge(settings, answer, answer_len, complete, &end, reply);
-	secret_free_len(answer, WIRE_REPLY_MAX + 1);
+	secret_free_len(answer, answer_len);
 	return result;
 }

@@ -4,7 +4,7 @@
  * file, run with an empty environment and its two pipe ends), hand it one
  * request, read back one verdict, kill it at the timeout plus the margin.
  *
- *   helper missing or untrusted                 -> PH_MISCONFIGURED
+ *   helper missing, untrusted or not runnable   -> PH_MISCONFIGURED
  *   helper crashed, killed, timed out, or its
  *   reply incomplete or malformed               -> PH_UNAVAILABLE
  *   otherwise                                   -> the reply's verdict

@@ -584,9 +584,11 @@ static bool set_defaults(struct settings *settings)
 	       settings->authorize_url;
 }
 
-enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
-			     const struct ph_log *log, char reason[PH_REASON_MAX])
+enum ph_result settings_load(struct settings *settings, enum settings_purpose purpose,
+			     int argc, const char **argv, const struct ph_log *log,
+			     char reason[PH_REASON_MAX])
 {
+	bool exchange = purpose == SETTINGS_TO_EXCHANGE;
 	struct problems problems = { .log = log, .count = 0, .first = reason };
 	struct module_args args;
 	struct raw_values file;
@@ -620,12 +622,13 @@ enum ph_result settings_load(struct settings *settings, int argc, const char **a
 
 	if (settings->client_secret != NULL && settings->client_secret_file != NULL)
 		problem(&problems, "both client_secret and client_secret_file are set; keep one");
-	else if (settings->client_secret_file != NULL)
+	else if (settings->client_secret_file != NULL && exchange)
 		load_secret_file(settings, &problems);
 	check_together(settings, &problems);
-	if (settings->ca_file != NULL)
+	/* The account phase sends nothing, and opens the allowlist itself. */
+	if (settings->ca_file != NULL && exchange)
 		load_ca_file(settings, &problems);
-	if (settings->allowlist != NULL)
+	if (settings->allowlist != NULL && exchange)
 		check_file(settings->allowlist, SAFE_FILE_PUBLIC, &problems);
 
 	return problems.count == 0 ? PH_OK : PH_MISCONFIGURED;

@@ -36,14 +36,16 @@ struct settings {
 
 	/* keys (pam_heroku.conf(5)) */
 	char *api_url;
-	char *client_secret;        /* secret: from client_secret or client_secret_file; required */
+	char *client_secret;        /* secret: from client_secret or client_secret_file; required
+				     * (SETTINGS_TO_RECHECK leaves the file unread) */
 	char *client_secret_file;
 	char *allowlist;
 	enum ph_grant default_grant;
 	unsigned grants;            /* SETTINGS_GRANT_BIT()s of the forms accepted */
 	long timeout;               /* seconds, whole exchange */
 	char *ca_file;              /* NULL: the system store */
-	char *ca_pem;               /* ca_file's bytes, read through the checked descriptor */
+	char *ca_pem;               /* ca_file's bytes, read through the checked descriptor;
+				     * NULL after SETTINGS_TO_RECHECK */
 	size_t ca_pem_len;
 	char *proxy;                /* NULL: no proxy, whatever the environment says */
 	char *prompt;
@@ -58,14 +60,27 @@ struct settings {
 	bool try_first_pass;
 };
 
+/* What the caller goes on to do, so that settings_load reads only what that needs. */
+enum settings_purpose {
+	/* Send a token request (auth phase, pam_heroku_check): the client secret
+	 * and the CA file are read, and the allowlist is checked as safe. */
+	SETTINGS_TO_EXCHANGE,
+	/* Check the allowlist again (account phase): nothing is sent, so neither
+	 * client_secret_file nor ca_file is read, and the allowlist is left to
+	 * the caller, whose own safe open of it is the check. */
+	SETTINGS_TO_RECHECK,
+};
+
 /*
  * Fill *settings from the module arguments and the config file they name (or
- * the default one).  Reports each problem through log (LOG_ERR) and returns
- * PH_MISCONFIGURED when there is any, with the first one in reason; PH_OK
- * otherwise.  settings_free() must be called either way.
+ * the default one), and read the files purpose needs.  Reports each problem
+ * through log (LOG_ERR) and returns PH_MISCONFIGURED when there is any, with
+ * the first one in reason; PH_OK otherwise.  settings_free() must be called
+ * either way.
  */
-enum ph_result settings_load(struct settings *settings, int argc, const char **argv,
-			     const struct ph_log *log, char reason[PH_REASON_MAX]);
+enum ph_result settings_load(struct settings *settings, enum settings_purpose purpose,
+			     int argc, const char **argv, const struct ph_log *log,
+			     char reason[PH_REASON_MAX]);
 
 /* An https:// URL with a host, and no blank, control, '?' or '#' to splice badly. */
 bool settings_is_https_url(const char *value);

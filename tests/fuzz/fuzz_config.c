@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_file_write(&file, (const uint8_t *)text, text_len);
 	snprintf(config_arg, sizeof config_arg, "config=%s", file.path);
 
-	result = settings_load(&settings, 1, argv, &sink, reason);
+	result = settings_load(&settings, SETTINGS_TO_EXCHANGE, 1, argv, &sink, reason);
 	fuzz_check_settings(result, &settings, reason, &log, text, text_len);
 	if (result == PH_OK)
 		FUZZ_CHECK(settings.config_path != NULL &&

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start = end + 1;
 	}
 
-	result = settings_load(&settings, argc, argv, &sink, reason);
+	result = settings_load(&settings, SETTINGS_TO_EXCHANGE, argc, argv, &sink, reason);
 	fuzz_check_settings(result, &settings, reason, &log, text, text_len);
 	if (inline_secret)
 		FUZZ_CHECK(result == PH_MISCONFIGURED);

@@ -574,6 +574,63 @@ def test_account_rescans_allowlist_changed_since_auth(t):
                 f"{name}: the auth phase's verdict was reused")
 
 
+def account_after_change(t, name, change, **config_keys):
+    """Auth then account for alice, with pam_exec on the account stack running
+    change (Python with os, and secret, ca, allow, conf: this case's own
+    copies of the files) between the two phases.  Returns the Run."""
+    secret = t.write(f"secret-{name}", t.suite.client_secret + "\n", 0o600)
+    with open(t.suite.ca, encoding="ascii") as f:
+        ca = t.write(f"ca-{name}.pem", f.read(), 0o644)
+    allow = t.write_allowlist(f"allow-{name}", ALLOWLIST_LINES)
+    conf = t.config(name=f"{name}.conf", client_secret_file=secret, ca_file=ca,
+                    allowlist=allow, **config_keys)
+    edit = t.write(f"change-{name}.py", "import os, sys\n"
+                   f"secret, ca, allow, conf = sys.argv[1:5]\n{change}\n", 0o644)
+    t.service(name=name, lines=[
+        t.module_line("auth", "required", "debug", config=conf),
+        f"account required pam_exec.so quiet /usr/bin/python3 {edit} {secret} {ca} {allow} {conf}",
+        t.module_line("account", "required", "debug", config=conf),
+    ])
+    r = t.login("alice", "ok-alice", service=name, phases=["auth", "account"])
+    t.expect_auth(r, "PAM_SUCCESS")
+    return r
+
+
+def test_account_reads_neither_client_secret_nor_ca_file(t):
+    # The account phase sends nothing (pam_heroku(8), account): it grants
+    # after a granted auth phase even when, in between, the client secret
+    # file went or became unsafe, or the CA file went.  Those files are the
+    # auth phase's business; the account phase does not read them.
+    changes = {
+        "secret-removed": "os.remove(secret)",
+        "secret-readable-by-others": "os.chmod(secret, 0o644)",
+        "ca-removed": "os.remove(ca)",
+        "both-removed": "os.remove(secret); os.remove(ca)",
+    }
+    for name, change in changes.items():
+        r = account_after_change(t, name, change)
+        t.expect(r, "account", "PAM_SUCCESS")
+        t.expect_logged(r, REUSED, f"{name}: the reused verdict")
+
+
+def test_account_fails_closed_on_broken_config_or_missing_allowlist(t):
+    # ...but it still reads and checks the config file, and the allowlist
+    # must still be there (and safe): each denies (pam_heroku(8), RETURN
+    # VALUES: PAM_PERM_DENIED when the configuration is now invalid).
+    changes = {
+        "config-broken": "open(conf, 'a').write('no_such_key = 1\\n')",
+        "config-removed": "os.remove(conf)",
+        "allowlist-removed": "os.remove(allow)",
+        "allowlist-writable-by-others": "os.chmod(allow, 0o666)",
+    }
+    for name, change in changes.items():
+        r = account_after_change(t, name, change)
+        t.expect(r, "account", "PAM_PERM_DENIED")
+        t.expect_logged(r, r"account denied: .*reason=", f"{name}: the denial")
+        t.check(not any(re.search(REUSED, text) for _, text in r.syslog),
+                f"{name}: the auth phase's verdict was reused")
+
+
 def test_setcred_returns_success(t):
     r = t.login("alice", "ok-alice", phases=["auth", "setcred"])
     t.expect_auth(r, "PAM_SUCCESS")

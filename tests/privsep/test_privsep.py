@@ -222,6 +222,19 @@ def test_helper_missing_is_a_service_error(t):
     t.check("no-such-helper" in reason_of(run), f"reason {reason_of(run)!r}")
 
 
+def test_helper_that_cannot_be_run_is_a_service_error(t):
+    """A trusted file that is no program: the execve fails, the module says so."""
+    t.config()
+    not_a_program = t.path("pam_heroku_exchange")
+    with open(not_a_program, "w") as f:
+        f.write("not a program\n")
+    os.chmod(not_a_program, 0o755)
+    run = login(t, SERVICE_ERR, env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": not_a_program})
+    why = reason_of(run)
+    t.check("cannot run the exchange helper" in why and "Exec format error" in why,
+            f"reason {why!r}")
+
+
 def test_helper_in_a_directory_others_may_write_is_a_service_error(t):
     t.config()
     shared = t.path("shared")

@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -407,6 +409,134 @@ START_TEST(test_read_refusals)
 }
 END_TEST
 
+/* A file of 12 bytes read with a 1 MiB limit takes a buffer of about its own size. */
+START_TEST(test_read_buffer_sized_by_file)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	char reason[PH_REASON_MAX] = "";
+	char *text = NULL;
+	size_t len = 0;
+
+	unit_tmpdir(dir);
+	unit_write_text(path, dir, "f", "hello\nworld\n", 0644);
+	ck_assert_int_eq(safe_file_read(path, SAFE_FILE_PUBLIC, 1024 * 1024, &text, &len, NULL,
+					NULL, reason), PH_OK);
+	ck_assert_uint_eq(len, 12);
+	ck_assert_uint_lt(malloc_usable_size(text), 64);
+	secret_free_len(text, len + 1);
+	unit_rmtree(dir);
+}
+END_TEST
+
+/*
+ * A file that changes between safe_file_read's fstat and its first read.
+ * This read() stands in for libc's in the test program (the core library is
+ * linked in statically): when armed, it rewrites the file in place (same
+ * inode, so the open descriptor sees it) just before reading.
+ */
+static struct {
+	const char *path;       /* armed while set; disarmed by its first use */
+	const char *content;
+} rewrite_before_read;
+
+ssize_t read(int fd, void *buffer, size_t count)
+{
+	const char *path = rewrite_before_read.path;
+
+	if (path != NULL) {
+		const char *content = rewrite_before_read.content;
+		int out = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+		rewrite_before_read.path = NULL;
+		if (out < 0 || write(out, content, strlen(content)) != (ssize_t)strlen(content))
+			abort();
+		close(out);
+	}
+	return syscall(SYS_read, fd, buffer, count);
+}
+
+/* Read dir/f, written with before and rewritten to after between fstat and read. */
+static enum ph_result read_changed(const char *dir, const char *before, const char *after,
+				   size_t max_size, char **text, size_t *len)
+{
+	char path[PATH_MAX], reason[PH_REASON_MAX] = "";
+	enum ph_result result;
+
+	unit_write_text(path, dir, "f", before, 0644);
+	rewrite_before_read.path = path;
+	rewrite_before_read.content = after;
+	result = safe_file_read(path, SAFE_FILE_PUBLIC, max_size, text, len, NULL, NULL, reason);
+	ck_assert_ptr_null(rewrite_before_read.path);   /* the change did happen */
+	if (result != PH_OK)
+		ck_assert_ptr_nonnull(strstr(reason, "larger than"));
+	return result;
+}
+
+static char *repeated(char c, size_t n)
+{
+	char *text = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, c, n);
+	text[n] = '\0';
+	return text;
+}
+
+START_TEST(test_read_file_grown_after_fstat)
+{
+	char dir[PATH_MAX];
+	char *big = repeated('g', 5000), *text = NULL;
+	size_t len = 0;
+
+	unit_tmpdir(dir);
+	/* Grown well past its first buffer, but within the limit: all of it is read. */
+	ck_assert_int_eq(read_changed(dir, "short\n", big, 8192, &text, &len), PH_OK);
+	ck_assert_uint_eq(len, 5000);
+	ck_assert_str_eq(text, big);
+	secret_free_len(text, len + 1);
+
+	/* Grown to exactly the limit: still fine. */
+	ck_assert_int_eq(read_changed(dir, "short\n", big, 5000, &text, &len), PH_OK);
+	ck_assert_uint_eq(len, 5000);
+	secret_free_len(text, len + 1);
+
+	/* Grown one byte past the limit: too big, as if it had been so all along. */
+	text = NULL;
+	ck_assert_int_eq(read_changed(dir, "short\n", big, 4999, &text, &len), PH_MISCONFIGURED);
+	ck_assert_ptr_null(text);
+	ck_assert_uint_eq(len, 0);
+	free(big);
+	unit_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_read_file_shrunk_after_fstat)
+{
+	char dir[PATH_MAX];
+	char *big = repeated('s', 5000), *text = NULL;
+	size_t len = 0;
+
+	unit_tmpdir(dir);
+	ck_assert_int_eq(read_changed(dir, big, "tiny\n", 8192, &text, &len), PH_OK);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_str_eq(text, "tiny\n");
+	secret_free_len(text, len + 1);
+
+	/* Too big at fstat, within the limit when read: what is read counts. */
+	ck_assert_int_eq(read_changed(dir, big, "tiny\n", 100, &text, &len), PH_OK);
+	ck_assert_str_eq(text, "tiny\n");
+	secret_free_len(text, len + 1);
+
+	/* Emptied. */
+	ck_assert_int_eq(read_changed(dir, big, "", 8192, &text, &len), PH_OK);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_str_eq(text, "");
+	secret_free_len(text, len + 1);
+	free(big);
+	unit_rmtree(dir);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Every directory up to "/", symbolic links, pseudo file systems.
  */
@@ -597,6 +727,9 @@ Suite *safe_file_suite(void)
 	tcase_add_test(read_tc, test_read_binary_and_empty);
 	tcase_add_test(read_tc, test_read_max_size);
 	tcase_add_test(read_tc, test_read_refusals);
+	tcase_add_test(read_tc, test_read_buffer_sized_by_file);
+	tcase_add_test(read_tc, test_read_file_grown_after_fstat);
+	tcase_add_test(read_tc, test_read_file_shrunk_after_fstat);
 	suite_add_tcase(s, read_tc);
 
 	unit_add_root_test(root_tc, test_owner_other_uid_refused);

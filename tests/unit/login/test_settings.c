@@ -34,6 +34,7 @@ struct conf {
 	struct unit_log log;
 	char reason[PH_REASON_MAX];
 	enum ph_result result;
+	enum settings_purpose purpose;      /* SETTINGS_TO_EXCHANGE unless a test says */
 };
 
 static void conf_init(struct conf *c)
@@ -89,7 +90,7 @@ static enum ph_result conf_load(struct conf *c, ...)
 	unit_log_init(&c->log);
 	memset(&c->s, 0, sizeof c->s);
 	c->reason[0] = '\0';
-	c->result = settings_load(&c->s, c->argc, c->argv, &c->log.sink, c->reason);
+	c->result = settings_load(&c->s, c->purpose, c->argc, c->argv, &c->log.sink, c->reason);
 	return c->result;
 }
 
@@ -183,7 +184,7 @@ START_TEST(test_default_config_absent_is_fine)
 	argv[1] = secret_arg;
 	argv[2] = NULL;
 	unit_log_init(&c.log);
-	c.result = settings_load(&c.s, 2, argv, &c.log.sink, c.reason);
+	c.result = settings_load(&c.s, SETTINGS_TO_EXCHANGE, 2, argv, &c.log.sink, c.reason);
 	expect_ok(&c, "no config file at all");
 	ck_assert_ptr_null(c.s.config_path);
 	ck_assert_str_eq(c.s.allowlist, c.allow);
@@ -317,6 +318,53 @@ START_TEST(test_ca_file_ok)
 }
 END_TEST
 
+/*
+ * The account phase's load (SETTINGS_TO_RECHECK) reads neither the client
+ * secret file nor the CA file, and leaves the allowlist to its caller; the
+ * config file it still reads and checks.
+ */
+START_TEST(test_recheck_reads_only_the_config_file)
+{
+	struct conf c;
+	char ca[PATH_MAX];
+	char body[PATH_MAX + 32];
+
+	conf_init(&c);
+	unit_write_text(ca, c.dir, "ca.pem",
+			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
+	snprintf(body, sizeof body, "ca_file = %s\n", ca);
+	conf_write(&c, body, 0644);
+	ck_assert_int_eq(unlink(c.secret), 0);
+	ck_assert_int_eq(unlink(ca), 0);
+	ck_assert_int_eq(unlink(c.allow), 0);
+
+	c.purpose = SETTINGS_TO_RECHECK;
+	conf_load(&c, NULL);
+	expect_ok(&c, "recheck without secret, CA or allowlist files");
+	ck_assert_ptr_null(c.s.client_secret);
+	ck_assert_ptr_null(c.s.ca_pem);
+	ck_assert_str_eq(c.s.ca_file, ca);
+	ck_assert_str_eq(c.s.allowlist, c.allow);
+	settings_free(&c.s);
+
+	c.purpose = SETTINGS_TO_EXCHANGE;
+	conf_load(&c, NULL);
+	expect_error(&c, c.secret, "exchange without the secret file");
+	ck_assert_msg(unit_log_has(&c.log, ca), "the missing CA file not reported: %s",
+		      unit_log_all(&c.log));
+	ck_assert_msg(unit_log_has(&c.log, c.allow), "the missing allowlist not reported: %s",
+		      unit_log_all(&c.log));
+	settings_free(&c.s);
+
+	/* A broken config file fails the account phase's load too. */
+	conf_write(&c, "no_such_key = 1\n", 0644);
+	c.purpose = SETTINGS_TO_RECHECK;
+	conf_load(&c, NULL);
+	expect_error(&c, "no_such_key", "recheck with a broken config file");
+	conf_done(&c);
+}
+END_TEST
+
 START_TEST(test_flags)
 {
 	struct conf c;
@@ -365,7 +413,7 @@ START_TEST(test_module_line_wins)
 	c.argv[2] = NULL;
 	unit_log_init(&c.log);
 	memset(&c.s, 0, sizeof c.s);
-	c.result = settings_load(&c.s, 2, c.argv, &c.log.sink, c.reason);
+	c.result = settings_load(&c.s, SETTINGS_TO_EXCHANGE, 2, c.argv, &c.log.sink, c.reason);
 	expect_ok(&c, "config= last");
 	ck_assert_int_eq(c.s.timeout, 9);
 	ck_assert_str_eq(c.s.client_id, "fromfile");
@@ -1045,7 +1093,8 @@ START_TEST(test_load_initialises_struct)
 
 	memset(&c.s, 0xa5, sizeof c.s);
 	unit_log_init(&c.log);
-	c.result = settings_load(&c.s, c.argc, c.argv, &c.log.sink, c.reason);
+	c.result = settings_load(&c.s, SETTINGS_TO_EXCHANGE, c.argc, c.argv, &c.log.sink,
+				 c.reason);
 	ck_assert_int_eq(c.result, PH_MISCONFIGURED);
 	settings_free(&c.s);
 
@@ -1064,7 +1113,8 @@ START_TEST(test_load_initialises_struct)
 		conf_write(&c, body, 0644);
 		memset(&c.s, 0xa5, sizeof c.s);
 		unit_log_init(&c.log);
-		c.result = settings_load(&c.s, c.argc, c.argv, &c.log.sink, c.reason);
+		c.result = settings_load(&c.s, SETTINGS_TO_EXCHANGE, c.argc, c.argv,
+					 &c.log.sink, c.reason);
 		expect_ok(&c, "every string set");
 		settings_free(&c.s);
 	}
@@ -1179,6 +1229,7 @@ Suite *settings_suite(void)
 	suite_add_tcase(s, secret);
 
 	tcase_add_test(files, test_config_file_unsafe_mode);
+	tcase_add_test(files, test_recheck_reads_only_the_config_file);
 	tcase_add_test(files, test_config_file_private_ok);
 	tcase_add_test(files, test_config_not_regular);
 	tcase_add_test(files, test_config_missing);
