@@ -1,8 +1,8 @@
 /*
  * exchange_child.h - the module's side of the exchange: start
  * pam_heroku_exchange (its path fixed at build time, checked as every trusted
- * file, run with an empty environment and its two pipe ends), hand it one
- * request, read back one verdict, kill it at the timeout plus the margin.
+ * file, run with none of the host's environment and its two pipe ends), hand
+ * it one request, read back one verdict, kill it at the timeout plus the margin.
  *
  *   helper missing, untrusted or not runnable   -> PH_MISCONFIGURED
  *   helper crashed, killed, timed out, or its

@@ -323,6 +323,19 @@ def test_helper_under_root_runs_unprivileged_and_confined(t):
     t.check(seen is not None and seen["Seccomp"] == ["2"], "helper without a seccomp filter")
 
 
+@pytest.mark.root("the helper is not dumpable: only root reads its /proc/PID/environ")
+def test_helper_environment_is_one_fixed_variable(t):
+    """Nothing of the host's environment reaches the helper; only the variable
+    that stops GnuTLS initialising itself (exchange_child.c)."""
+    def environ(pid):
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read()
+
+    run, seen = while_helper_runs(t, environ, seconds=1)
+    t.expect_auth(run, SUCCESS)
+    t.check(seen == b"GNUTLS_NO_IMPLICIT_INIT=1\0", f"helper environment {seen!r}")
+
+
 def test_helper_killed_mid_exchange_is_unavailable(t):
     def kill(pid):
         os.kill(pid, 9)
