@@ -34,8 +34,8 @@ bool exchange_child_helper_ok(char reason[PH_REASON_MAX]);
  * works on: exchange_child_start checks and starts it (it waits for the
  * request); exchange_child_finish sends the credential and judges the reply,
  * filled on every path (wire_reply_clear() either way).  exchange_child_abandon
- * stops a helper that will not be needed: it sends nothing and exits.  Every
- * started child must be finished or abandoned.
+ * kills and reaps a helper that will not be needed; it was sent nothing.
+ * Every started child must be finished or abandoned.
  */
 struct exchange_child {
 	pid_t pid;                      /* -1 when it could not be started */

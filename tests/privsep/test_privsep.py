@@ -235,6 +235,21 @@ def test_helper_that_cannot_be_run_is_a_service_error(t):
             f"reason {why!r}")
 
 
+def test_helper_not_needed_is_killed_not_waited_for(t):
+    """No allowlist line can grant the account: the helper, started while the
+    allowlist was read, has been sent nothing and is killed at once, not
+    waited for until the margin (a helper that never exits by itself)."""
+    t.config(allowlist=t.write_allowlist("only-alice.allow", [f"{ALICE_ID} alice"]))
+    sleeper = t.path("pam_heroku_exchange")
+    with open(sleeper, "w") as f:
+        f.write("#!/bin/sh\nexec /bin/sleep 60\n")
+    os.chmod(sleeper, 0o755)
+    run = t.login("mallory", "ok-alice", phases=["auth"],
+                  env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": sleeper})
+    t.expect_auth(run, "PAM_AUTH_ERR")
+    t.check(run.elapsed < 2, f"the refused login took {run.elapsed:.1f} s waiting for the helper")
+
+
 def test_helper_in_a_directory_others_may_write_is_a_service_error(t):
     t.config()
     shared = t.path("shared")
