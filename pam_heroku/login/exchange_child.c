@@ -135,7 +135,9 @@ static int spawn_helper(const char *path, int request_end, int reply_end, pid_t 
 	 * Nothing of the host's environment; one fixed variable.  Debian's
 	 * libcurl pulls in GnuTLS (for librtmp) though the helper speaks https
 	 * through OpenSSL only: this keeps GnuTLS from initialising itself
-	 * when it is loaded, 0.6 ms of every login (BENCHMARKS.md).
+	 * when it is loaded, about 0.5 ms of a login (BENCHMARKS.md).  GnuTLS
+	 * reads it with secure_getenv: in a secure-mode start (su's real uid,
+	 * an SELinux transition) it is ignored, and GnuTLS initialises as before.
 	 */
 	static char *const envp[] = { "GNUTLS_NO_IMPLICIT_INIT=1", NULL };
 	posix_spawn_file_actions_t actions;
@@ -173,11 +175,11 @@ static bool start_helper(const char *path, struct exchange_child *child)
 	close(request[0]);
 	close(reply[1]);
 	if (rc != 0) {
-		/* Out of processes or memory is the host's moment; a program that
-		 * cannot be run is the installation's fault. */
+		/* Out of processes, memory or descriptors is the host's moment; a
+		 * program that cannot be run is the installation's fault. */
 		child->failure = ph_reason(child->reason,
-					   rc == EAGAIN || rc == ENOMEM ? PH_UNAVAILABLE
-									: PH_MISCONFIGURED,
+					   rc == EAGAIN || rc == ENOMEM || rc == EMFILE ||
+					   rc == ENFILE ? PH_UNAVAILABLE : PH_MISCONFIGURED,
 					   "cannot run the exchange helper %s: %s", path, strerror(rc));
 		child->pid = -1;
 		close(request[1]);
@@ -369,6 +371,15 @@ static enum ph_result judge(const struct settings *settings, const char *data, s
 			 "the exchange helper died of signal %d", end->code);
 		return reply->result = PH_UNAVAILABLE;
 	}
+	if (end->how == ENDED_EXIT && end->code != 0 && len == 0) {
+		/* 127 before a word: the dynamic loader could not start it. */
+		wire_reply_clear(reply);
+		snprintf(reply->reason, sizeof reply->reason,
+			 "the exchange helper %s exited with status %d before answering%s",
+			 exchange_helper_path(), end->code,
+			 end->code == 127 ? " (can it load its libraries?)" : "");
+		return reply->result = end->code == 127 ? PH_MISCONFIGURED : PH_UNAVAILABLE;
+	}
 	if (!complete || !wire_reply_decode(data, len, reply, why) ||
 	    !reply_consistent(settings, reply) || (end->how == ENDED_EXIT && end->code != 0)) {
 		wire_reply_clear(reply);
@@ -431,8 +442,7 @@ void exchange_child_abandon(struct exchange_child *child)
 		return;
 	close(child->to_child);
 	close(child->from_child);
-	kill(child->pid, SIGKILL);      /* still our unreaped child: its pid is not reused */
-	reap(child->pid, now_ms() + EXCHANGE_CHILD_MARGIN * 1000LL);
+	reap(child->pid, now_ms());     /* its deadline now: killed unless already ended */
 	child->pid = -1;
 }
 

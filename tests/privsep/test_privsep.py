@@ -25,6 +25,7 @@ PAM_HEROKU_EXCHANGE and BAD_HELPER (tests/harness.py, BuildPaths).
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -129,7 +130,7 @@ class Listener:
 def hostile_environment(t, proxy_port):
     """Everything libcurl and OpenSSL would read from the caller, in a
     directory anyone may read and write (so that the helper's unprivileged
-    user is no reason for them to go unused: only its empty environment)."""
+    user is no reason for them to go unused: only its own fixed environment)."""
     shared = tempfile.mkdtemp(prefix="pam_heroku-privsep.")
     t.cleanups.append(lambda: shutil.rmtree(shared, ignore_errors=True))
     os.chmod(shared, 0o777)
@@ -235,19 +236,54 @@ def test_helper_that_cannot_be_run_is_a_service_error(t):
             f"reason {why!r}")
 
 
+def test_helper_that_exits_127_before_answering_is_a_service_error(t):
+    """What the dynamic loader does when a library of the helper is missing:
+    exit 127 before a word.  The installation is broken: PAM_SERVICE_ERR."""
+    t.config()
+    no_library = t.path("pam_heroku_exchange")
+    with open(no_library, "w") as f:
+        f.write("#!/bin/sh\nexit 127\n")
+    os.chmod(no_library, 0o755)
+    run = login(t, SERVICE_ERR, env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": no_library})
+    why = reason_of(run)
+    t.check("exited with status 127 before answering" in why, f"reason {why!r}")
+
+
 def test_helper_not_needed_is_killed_not_waited_for(t):
     """No allowlist line can grant the account: the helper, started while the
     allowlist was read, has been sent nothing and is killed at once, not
     waited for until the margin (a helper that never exits by itself)."""
     t.config(allowlist=t.write_allowlist("only-alice.allow", [f"{ALICE_ID} alice"]))
     sleeper = t.path("pam_heroku_exchange")
+    seconds = f"60.{os.getpid()}{time.monotonic_ns() % 10**6:06d}"    # names this case's sleep
     with open(sleeper, "w") as f:
-        f.write("#!/bin/sh\nexec /bin/sleep 60\n")
+        f.write(f"#!/bin/sh\nexec /bin/sleep {seconds}\n")
     os.chmod(sleeper, 0o755)
     run = t.login("mallory", "ok-alice", phases=["auth"],
                   env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": sleeper})
+    left = processes_running(sleeper.encode(), f"/bin/sleep\0{seconds}\0".encode())
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     t.expect_auth(run, "PAM_AUTH_ERR")
     t.check(run.elapsed < 2, f"the refused login took {run.elapsed:.1f} s waiting for the helper")
+    t.check(not left, f"the helper was left running (pids {left}); they were killed now")
+
+
+def processes_running(*cmdline_parts):
+    """pids of the processes whose command line holds one of cmdline_parts."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if any(part in cmdline for part in cmdline_parts):
+            found.append(int(pid))
+    return found
 
 
 def test_helper_in_a_directory_others_may_write_is_a_service_error(t):
@@ -343,10 +379,13 @@ def test_helper_environment_is_one_fixed_variable(t):
     """Nothing of the host's environment reaches the helper; only the variable
     that stops GnuTLS initialising itself (exchange_child.c)."""
     def environ(pid):
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return f.read()
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                return f.read()
+        except OSError as e:     # gone already: reported below, not raised here
+            return f"unreadable: {e}"
 
-    run, seen = while_helper_runs(t, environ, seconds=1)
+    run, seen = while_helper_runs(t, environ, seconds=2)
     t.expect_auth(run, SUCCESS)
     t.check(seen == b"GNUTLS_NO_IMPLICIT_INIT=1\0", f"helper environment {seen!r}")
 
