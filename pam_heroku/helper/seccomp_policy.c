@@ -82,6 +82,10 @@ int seccomp_policy_program(struct sock_filter *program, size_t max, size_t *len)
 	 * action cache), 85 us for the tree against 172 for the list. */
 	if (rc == 0)
 		rc = seccomp_attr_set(filter, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	/* A call through another architecture's entry (int 0x80, x32) ends the
+	 * process too, not only its thread (libseccomp's default). */
+	if (rc == 0)
+		rc = seccomp_attr_set(filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
 		rc = add_forbidden_calls(filter);
 	if (rc == 0)

@@ -33,7 +33,7 @@ static void print_preamble(void)
 	       " * with libseccomp %u.%u.%u from the list in pam_heroku/helper/seccomp_policy.c,\n"
 	       " * for %s (AUDIT_ARCH 0x%08x): pam_heroku_exchange loads\n"
 	       " * the program (sandbox.c) and does not link libseccomp.  A call through\n"
-	       " * another architecture's entry is killed as well (libseccomp's default).\n"
+	       " * another architecture's entry ends the process as well.\n"
 	       " */\n"
 	       "#ifndef PAM_HEROKU_SECCOMP_PROGRAM_H\n"
 	       "#define PAM_HEROKU_SECCOMP_PROGRAM_H\n"
@@ -65,11 +65,16 @@ static void print_calls(void)
 	for (size_t i = 0; i < seccomp_policy_forbidden_count; i++) {
 		int call = seccomp_syscall_resolve_name(seccomp_policy_forbidden[i]);
 
-		if (call >= 0)
+		if (call >= 0) {
 			printf("\t{ \"%s\", %d },\n", seccomp_policy_forbidden[i], call);
-		else
-			printf("\t/* %s: not on this architecture */\n",
-			       seccomp_policy_forbidden[i]);
+			continue;
+		}
+		/* Not on this architecture, or unknown to this libseccomp: said
+		 * in the build log, not only in the header. */
+		printf("\t/* %s: libseccomp knows no such call here */\n",
+		       seccomp_policy_forbidden[i]);
+		fprintf(stderr, "seccomp_program_gen: %s left out: libseccomp knows no "
+			"such call on this architecture\n", seccomp_policy_forbidden[i]);
 	}
 	printf("};\n"
 	       "#endif\n\n");

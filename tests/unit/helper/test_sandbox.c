@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -129,6 +130,39 @@ START_TEST(test_filter_allows_what_an_exchange_needs)
 }
 END_TEST
 
+#if defined(__x86_64__)
+/* getpid through the x32 entry (its bit set on the number): another ABI. */
+static void *call_through_x32_entry(void *unused)
+{
+	(void)unused;
+	syscall(0x40000000L | SYS_getpid);
+	return NULL;
+}
+
+/* The call from a second thread: the whole process must end, not the thread. */
+static bool other_abi_from_a_thread(long unused)
+{
+	pthread_t thread;
+
+	(void)unused;
+	if (pthread_create(&thread, NULL, call_through_x32_entry, NULL) != 0)
+		return false;
+	pthread_join(thread, NULL);
+	return true;    /* only the thread died: the filter let the process live */
+}
+
+START_TEST(test_filter_kills_the_process_on_another_abi)
+{
+	int status = filtered_child(other_abi_from_a_thread, 0);
+
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+		      "a call through the x32 entry from a thread: %s %d", WIFSIGNALED(status)
+		      ? "killed by signal" : "exit status", WIFSIGNALED(status) ? WTERMSIG(status)
+		      : WEXITSTATUS(status));
+}
+END_TEST
+#endif
+
 START_TEST(test_program_is_libseccomps_compilation_of_the_list)
 {
 	static struct sock_filter now[BPF_MAXINSNS];
@@ -172,6 +206,9 @@ Suite *sandbox_suite(void)
 
 	tcase_add_test(kernel, test_filter_kills_each_listed_call);
 	tcase_add_test(kernel, test_filter_allows_what_an_exchange_needs);
+#if defined(__x86_64__)
+	tcase_add_test(kernel, test_filter_kills_the_process_on_another_abi);
+#endif
 	tcase_add_test(built, test_program_is_libseccomps_compilation_of_the_list);
 	tcase_add_test(built, test_calls_are_the_list_on_this_architecture);
 	suite_add_tcase(s, kernel);
