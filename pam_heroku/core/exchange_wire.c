@@ -5,11 +5,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exchange_wire.h"
 #include "sanitize.h"
@@ -207,6 +209,52 @@ size_t wire_announced_len(const char *header, const char magic[4])
 	if (memcmp(header, magic, 4) != 0)
 		return (size_t)-1;
 	return get_u32((const unsigned char *)header + 4);
+}
+
+/* Read until want bytes are in buffer + *got or the writer closes; false on EOF or error. */
+static bool read_fully(int fd, char *buffer, size_t want, size_t *got)
+{
+	while (*got < want) {
+		ssize_t n = read(fd, buffer + *got, want - *got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		*got += (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * The buffer is sized by the header, so a short request costs no 1 MiB;
+ * only the bytes read are wiped (secret_free_len over *got).
+ */
+bool wire_request_read(int fd, char **data, size_t *len, char reason[PH_REASON_MAX])
+{
+	char header[WIRE_HEADER_LEN];
+	size_t got = 0, payload, total;
+	char *buffer;
+
+	*data = NULL;
+	*len = 0;
+	if (!read_fully(fd, header, sizeof header, &got))
+		return ph_why_not(reason, "the exchange helper got no usable request");
+	payload = wire_announced_len(header, WIRE_REQUEST_MAGIC);
+	if (payload == (size_t)-1 || payload > WIRE_REQUEST_MAX - WIRE_HEADER_LEN)
+		return ph_why_not(reason, "the exchange helper got no usable request");
+	total = WIRE_HEADER_LEN + payload;
+	buffer = malloc(total);
+	if (buffer == NULL)
+		return ph_why_not(reason, "the exchange helper is out of memory");
+	memcpy(buffer, header, WIRE_HEADER_LEN);
+	if (!read_fully(fd, buffer, total, &got)) {
+		secret_free_len(buffer, got);
+		return ph_why_not(reason, "the exchange helper got no usable request");
+	}
+	*data = buffer;
+	*len = total;
+	return true;
 }
 
 static const struct field *field_for(const struct field *fields, size_t count, unsigned tag)

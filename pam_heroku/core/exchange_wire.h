@@ -75,6 +75,21 @@ void wire_reply_clear(struct wire_reply *reply);
 /* The payload length a header announces, or (size_t)-1 when it is not magic's. */
 size_t wire_announced_len(const char *header, const char magic[4]);
 
+/*
+ * After the request the module writes this one byte once the allowlist could
+ * grant the account, then closes: the helper may connect and shake hands
+ * before it, but sends not one byte of the POST without it (EOF: never send).
+ */
+#define WIRE_GO 'G'
+
+/*
+ * Read from fd exactly one request message (header, then the payload it
+ * announces, at most WIRE_REQUEST_MAX bytes in all), not to EOF: the go byte
+ * follows it.  False with reason when it is cut short, not a request header
+ * or too long.  Release *data with secret_free_len(*data, *len).
+ */
+bool wire_request_read(int fd, char **data, size_t *len, char reason[PH_REASON_MAX]);
+
 #define WIRE_REQUEST_MAGIC "PHX1"
 #define WIRE_REPLY_MAGIC "PHR1"
 

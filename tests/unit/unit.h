@@ -26,6 +26,7 @@ Suite *token_response_suite(void);
 Suite *allowlist_suite(void);
 Suite *exchange_suite(void);
 Suite *sandbox_suite(void);
+Suite *exchange_wire_suite(void);
 
 /* ------------------------------------------------------------------------
  * A ph_log sink that keeps what the step under test reported.

@@ -212,6 +212,7 @@ int main(void)
 	srunner_add_suite(runner, allowlist_suite());
 	srunner_add_suite(runner, exchange_suite());
 	srunner_add_suite(runner, sandbox_suite());
+	srunner_add_suite(runner, exchange_wire_suite());
 
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
