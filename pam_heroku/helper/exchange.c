@@ -6,14 +6,20 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "exchange.h"
+#include "exchange_wire.h"
 #include "sanitize.h"
 #include "secret.h"
 
@@ -83,6 +89,69 @@ static size_t receive_header(char *data, size_t size, size_t count, void *userda
 }
 
 /* ----------------------------------------------------------------------- */
+/* The gate: connected, but not one byte of the request before the go.      */
+
+struct gate {
+	int fd;                 /* where the go byte comes from */
+	long long deadline_ms;  /* CLOCK_MONOTONIC; the exchange's timeout */
+	bool waited;            /* the first call decides; later ones pass */
+	bool released;
+};
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* One byte from the gate's descriptor within its deadline; -1 on EOF, error or timeout. */
+static int read_go(const struct gate *gate)
+{
+	for (;;) {
+		long long left = gate->deadline_ms - now_ms();
+		struct pollfd p = { .fd = gate->fd, .events = POLLIN };
+		unsigned char byte;
+		ssize_t got;
+		int ready;
+
+		if (left <= 0)
+			return -1;
+		ready = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			return -1;
+		got = read(gate->fd, &byte, 1);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		return got == 1 ? byte : -1;
+	}
+}
+
+/*
+ * libcurl calls this once connected, TLS handshake done, before the request:
+ * the module sends the go byte only when the allowlist could grant the
+ * account, so the handshake overlaps its reading of the allowlist.
+ */
+static int wait_for_go(void *userdata, char *conn_primary_ip, char *conn_local_ip,
+		       int conn_primary_port, int conn_local_port)
+{
+	struct gate *gate = userdata;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	if (!gate->waited) {
+		gate->waited = true;
+		gate->released = read_go(gate) == WIRE_GO;
+	}
+	return gate->released ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
+/* ----------------------------------------------------------------------- */
 /* The request.                                                             */
 
 static struct curl_slist *request_headers(void)
@@ -135,7 +204,7 @@ static CURLcode set_trust(CURL *curl, const struct settings *settings)
 /* Every option that matters for safety; the first failure is returned. */
 static CURLcode configure_handle(CURL *curl, const struct settings *settings, const char *url,
 				 const char *body, struct curl_slist *headers,
-				 struct receiver *receiver, char *error_buffer)
+				 struct receiver *receiver, struct gate *gate, char *error_buffer)
 {
 	CURLcode rc = CURLE_OK;
 
@@ -174,6 +243,8 @@ static CURLcode configure_handle(CURL *curl, const struct settings *settings, co
 	SET(CURLOPT_WRITEDATA, receiver);
 	SET(CURLOPT_HEADERFUNCTION, receive_header);
 	SET(CURLOPT_HEADERDATA, receiver);
+	SET(CURLOPT_PREREQFUNCTION, wait_for_go);
+	SET(CURLOPT_PREREQDATA, gate);
 #undef SET
 	return rc;
 }
@@ -187,6 +258,12 @@ static enum ph_result transfer_verdict(CURLcode rc, const struct receiver *recei
 	if (receiver->oversized || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(reason, PH_REASON_MAX, "the API's answer is larger than %d bytes",
 			 EXCHANGE_BODY_MAX);
+		return PH_UNAVAILABLE;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		/* The module has abandoned the login (or took longer than the timeout). */
+		snprintf(reason, PH_REASON_MAX,
+			 "the module did not release the request; nothing sent");
 		return PH_UNAVAILABLE;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -204,11 +281,12 @@ static enum ph_result transfer_verdict(CURLcode rc, const struct receiver *recei
 	return PH_UNAVAILABLE;
 }
 
-enum ph_result exchange_post(const struct settings *settings, const char *body,
+enum ph_result exchange_post(const struct settings *settings, const char *body, int go_fd,
 			     struct exchange_reply *reply, char reason[PH_REASON_MAX])
 {
 	char error_buffer[CURL_ERROR_SIZE] = "";
 	struct receiver receiver = { .reply = reply, .oversized = false };
+	struct gate gate = { .fd = go_fd, .deadline_ms = now_ms() + settings->timeout * 1000LL };
 	struct curl_slist *headers = NULL;
 	enum ph_result result;
 	char *url = NULL;
@@ -227,7 +305,7 @@ enum ph_result exchange_post(const struct settings *settings, const char *body,
 	}
 	sprintf(url, "%s%s", settings->api_url, TOKENS_PATH);
 
-	rc = configure_handle(curl, settings, url, body, headers, &receiver, error_buffer);
+	rc = configure_handle(curl, settings, url, body, headers, &receiver, &gate, error_buffer);
 	if (rc != CURLE_OK) {
 		snprintf(reason, PH_REASON_MAX, "libcurl refused an option: %s", curl_easy_strerror(rc));
 		result = PH_MISCONFIGURED;

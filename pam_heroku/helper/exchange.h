@@ -28,13 +28,16 @@ struct exchange_reply {
 const char *exchange_user_agent(void);
 
 /*
- * POST body.  PH_OK when an HTTP answer arrived in full (any status: the
+ * POST body, once go_fd has given the go byte (WIRE_GO, exchange_wire.h):
+ * libcurl connects and shakes hands first, then waits for it, at most
+ * settings->timeout; EOF, another byte or the timeout abort the exchange
+ * with nothing of the request sent (PH_UNAVAILABLE).  PH_OK when an HTTP answer arrived in full (any status: the
  * token response step judges it); PH_UNAVAILABLE with reason on connect,
  * DNS, TLS, timeout, oversized body or any other transport failure;
  * PH_MISCONFIGURED when libcurl refuses the settings (e.g. a bad CA file).
  * exchange_reply_clear() must be called either way.
  */
-enum ph_result exchange_post(const struct settings *settings, const char *body,
+enum ph_result exchange_post(const struct settings *settings, const char *body, int go_fd,
 			     struct exchange_reply *reply, char reason[PH_REASON_MAX]);
 
 /* Wipe and free the reply's body. */

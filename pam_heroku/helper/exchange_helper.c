@@ -1,8 +1,9 @@
 /*
  * exchange_helper.c - pam_heroku_exchange: one token exchange in its own
  * process, so that libcurl, OpenSSL and their copies of the secrets never
- * live in the PAM application.  Request on descriptor 0, the one reply on 1;
- * it confines itself before it reads anything and exits after the reply.
+ * live in the PAM application.  Request on descriptor 0, then the go byte
+ * (exchange_wire.h), the one reply on 1; it confines itself before it reads
+ * anything and exits after the reply.
  */
 #include "config.h"
 
@@ -31,43 +32,6 @@ const char *__asan_default_options(void)
 	return "detect_leaks=0";
 }
 #endif
-
-/*
- * Read descriptor 0 to its end, at most WIRE_REQUEST_MAX bytes.  Only the
- * bytes read are wiped afterwards: wiping the whole 1 MiB buffer would make
- * the kernel hand over pages that were never written.
- */
-static bool read_request(char **data, size_t *len, char reason[PH_REASON_MAX])
-{
-	char *buffer = malloc(WIRE_REQUEST_MAX + 1);
-	size_t used = 0;
-
-	*data = NULL;
-	*len = 0;
-	if (buffer == NULL) {
-		snprintf(reason, PH_REASON_MAX, "the exchange helper is out of memory");
-		return false;
-	}
-	for (;;) {
-		ssize_t got = read(0, buffer + used, WIRE_REQUEST_MAX + 1 - used);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		used += (size_t)got;
-		if (used > WIRE_REQUEST_MAX)
-			break;
-	}
-	if (used == 0 || used > WIRE_REQUEST_MAX) {
-		secret_free_len(buffer, used);
-		snprintf(reason, PH_REASON_MAX, "the exchange helper got no usable request");
-		return false;
-	}
-	*data = buffer;
-	*len = used;
-	return true;
-}
 
 /* The settings exchange.c reads, pointing into the request. */
 static void settings_from(const struct wire_request *request, struct settings *settings)
@@ -114,7 +78,7 @@ static void exchange(const struct wire_request *request, struct wire_reply *repl
 		snprintf(reply->reason, sizeof reply->reason, "out of memory building the request");
 		return;
 	}
-	reply->result = exchange_post(&settings, body, &answer, reply->reason);
+	reply->result = exchange_post(&settings, body, 0, &answer, reply->reason);
 	secret_free(body);
 	reply->status = answer.status;
 	reply->body_len = answer.body_len;
@@ -138,7 +102,7 @@ static void serve(struct wire_reply *reply)
 	char *data;
 	size_t len;
 
-	if (!read_request(&data, &len, reply->reason)) {
+	if (!wire_request_read(0, &data, &len, reply->reason)) {
 		reply->result = PH_UNAVAILABLE;
 		return;
 	}

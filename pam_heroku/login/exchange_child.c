@@ -224,24 +224,48 @@ static ssize_t write_without_sigpipe(int fd, const char *data, size_t len)
 	return put;
 }
 
-static bool send_request(int fd, const char *data, size_t len, long long deadline)
+/*
+ * Write what is left of data (from *sent on); when the pipe is full, wait for
+ * room until the deadline, or with wait false return at once (true: no failure).
+ */
+static bool send_bytes(int fd, const char *data, size_t len, size_t *sent, bool wait,
+		       long long deadline)
 {
-	size_t sent = 0;
-
-	while (sent < len) {
-		ssize_t put = write_without_sigpipe(fd, data + sent, len - sent);
+	while (*sent < len) {
+		ssize_t put = write_without_sigpipe(fd, data + *sent, len - *sent);
 
 		if (put > 0)
-			sent += (size_t)put;
+			*sent += (size_t)put;
 		else if (put < 0 && errno == EINTR)
 			continue;
 		else if (put < 0 && errno == EAGAIN) {
+			if (!wait)
+				return true;
 			if (!wait_for(fd, POLLOUT, deadline))
 				return false;
 		} else
 			return false;
 	}
 	return true;
+}
+
+/* The rest of the request, then the go byte that releases it. */
+static bool send_request_and_go(struct exchange_child *child, long long deadline)
+{
+	static const char go = WIRE_GO;
+	size_t go_sent = 0;
+
+	return send_bytes(child->to_child, child->request, child->request_len,
+			  &child->request_sent, true, deadline) &&
+	       send_bytes(child->to_child, &go, 1, &go_sent, true, deadline);
+}
+
+static void forget_request(struct exchange_child *child)
+{
+	if (child->request != NULL)
+		secret_free_len(child->request, child->request_len);
+	child->request = NULL;
+	child->request_len = child->request_sent = 0;
 }
 
 /* Read to EOF, at most WIRE_REPLY_MAX bytes; false on timeout or excess. */
@@ -354,7 +378,8 @@ static bool reply_consistent(const struct settings *settings, struct wire_reply 
 }
 
 static enum ph_result judge(const struct settings *settings, const char *data, size_t len,
-			    bool complete, const struct end *end, struct wire_reply *reply)
+			    bool complete, bool released, const struct end *end,
+			    struct wire_reply *reply)
 {
 	char why[PH_REASON_MAX] = "";
 
@@ -381,7 +406,8 @@ static enum ph_result judge(const struct settings *settings, const char *data, s
 		return reply->result = end->code == 127 ? PH_MISCONFIGURED : PH_UNAVAILABLE;
 	}
 	if (!complete || !wire_reply_decode(data, len, reply, why) ||
-	    !reply_consistent(settings, reply) || (end->how == ENDED_EXIT && end->code != 0)) {
+	    !reply_consistent(settings, reply) || (end->how == ENDED_EXIT && end->code != 0) ||
+	    (reply->result == PH_OK && !released)) {
 		wire_reply_clear(reply);
 		snprintf(reply->reason, sizeof reply->reason,
 			 "the exchange helper's reply is incomplete or malformed%s%s",
@@ -420,7 +446,8 @@ static bool encode_request(const struct settings *settings, const struct credent
 	return ok;
 }
 
-void exchange_child_start(struct exchange_child *child)
+void exchange_child_start(struct exchange_child *child, const struct settings *settings,
+			  const struct credential *credential)
 {
 	memset(child, 0, sizeof *child);
 	child->pid = -1;
@@ -428,16 +455,28 @@ void exchange_child_start(struct exchange_child *child)
 		child->failure = PH_MISCONFIGURED;
 		return;
 	}
-	start_helper(exchange_helper_path(), child);
+	if (!start_helper(exchange_helper_path(), child))
+		return;
+	if (!encode_request(settings, credential, &child->request, &child->request_len)) {
+		exchange_child_abandon(child);
+		child->failure = ph_reason(child->reason, PH_UNAVAILABLE,
+					   "out of memory preparing the request");
+		return;
+	}
+	/* Whatever the pipe takes now (a 1 MiB CA does not fit): the rest at the finish.
+	 * A failure here shows again there, where it is judged. */
+	send_bytes(child->to_child, child->request, child->request_len, &child->request_sent,
+		   false, 0);
 }
 
 /*
- * It has been sent nothing, so nothing is lost by SIGKILL; waiting for it to
- * load libcurl, see the closed pipe and exit cost every refused login ~13 ms
- * of the host's time and the helper's CPU.
+ * Without the go byte it sends nothing, so nothing is lost by SIGKILL;
+ * waiting for it to see the closed pipe and exit cost every refused login
+ * ~13 ms of the host's time and the helper's CPU.
  */
 void exchange_child_abandon(struct exchange_child *child)
 {
+	forget_request(child);
 	if (child->pid < 0)
 		return;
 	close(child->to_child);
@@ -448,13 +487,12 @@ void exchange_child_abandon(struct exchange_child *child)
 
 enum ph_result exchange_child_finish(struct exchange_child *child,
 				     const struct settings *settings,
-				     const struct credential *credential,
 				     struct wire_reply *reply)
 {
 	long long deadline = now_ms() + (settings->timeout + EXCHANGE_CHILD_MARGIN) * 1000LL;
-	char *request = NULL, *answer = NULL;
-	size_t request_len = 0, answer_len = 0;
-	bool complete = false, timed_out = false;
+	char *answer = NULL;
+	size_t answer_len = 0;
+	bool complete, released, timed_out = false;
 	struct end end;
 	enum ph_result result;
 
@@ -465,24 +503,21 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	}
 	/* Not zeroed: only the answer_len bytes read are looked at, and wiped. */
 	answer = malloc(WIRE_REPLY_MAX + 1);
-	if (answer == NULL || !encode_request(settings, credential, &request, &request_len)) {
-		free(answer);
+	if (answer == NULL) {
 		exchange_child_abandon(child);
 		return reply->result = ph_reason(reply->reason, PH_UNAVAILABLE,
 						 "out of memory preparing the request");
 	}
-	if (send_request(child->to_child, request, request_len, deadline)) {
-		close(child->to_child);
-		complete = receive_reply(child->from_child, answer, &answer_len, deadline,
-					 &timed_out);
-	} else {
-		close(child->to_child);
-	}
-	secret_free_len(request, request_len);
+	released = send_request_and_go(child, deadline);
+	forget_request(child);
+	close(child->to_child);
+	/* Read even when the go byte could not be written: a helper that failed
+	 * before it (no connection) has said why, and exited. */
+	complete = receive_reply(child->from_child, answer, &answer_len, deadline, &timed_out);
 	close(child->from_child);
 	end = reap(child->pid, timed_out ? now_ms() : deadline);
 	child->pid = -1;
-	result = judge(settings, answer, answer_len, complete, &end, reply);
+	result = judge(settings, answer, answer_len, complete, released, &end, reply);
 	secret_free_len(answer, answer_len);
 	return result;
 }

@@ -30,24 +30,28 @@ const char *exchange_helper_path(void);
 bool exchange_child_helper_ok(char reason[PH_REASON_MAX]);
 
 /*
- * One exchange in two steps, so that the helper starts up while the caller
- * works on: exchange_child_start checks and starts it (it waits for the
- * request); exchange_child_finish sends the credential and judges the reply,
- * filled on every path (wire_reply_clear() either way).  exchange_child_abandon
- * kills and reaps a helper that will not be needed; it was sent nothing.
- * Every started child must be finished or abandoned.
+ * One exchange in two steps, so that the helper starts up, connects and
+ * shakes hands with the API while the caller works on: exchange_child_start
+ * checks and starts it and hands it the request, as much as the pipe takes
+ * without waiting; exchange_child_finish sends the rest and the go byte
+ * (exchange_wire.h), which releases the POST, and judges the reply, filled on
+ * every path (wire_reply_clear() either way).  exchange_child_abandon closes
+ * without the go byte (the helper sends nothing) and kills and reaps it.
+ * Every started child must be finished or abandoned; both wipe the request.
  */
 struct exchange_child {
 	pid_t pid;                      /* -1 when it could not be started */
 	int to_child, from_child;
+	char *request;                  /* secret: the encoded request, until sent */
+	size_t request_len, request_sent;
 	enum ph_result failure;         /* why not, when it could not */
 	char reason[PH_REASON_MAX];
 };
 
-void exchange_child_start(struct exchange_child *child);
+void exchange_child_start(struct exchange_child *child, const struct settings *settings,
+			  const struct credential *credential);
 enum ph_result exchange_child_finish(struct exchange_child *child,
 				     const struct settings *settings,
-				     const struct credential *credential,
 				     struct wire_reply *reply);
 void exchange_child_abandon(struct exchange_child *child);
 

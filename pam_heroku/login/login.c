@@ -32,12 +32,11 @@ static void log_exchange(const struct settings *settings, const struct ph_log *l
 }
 
 /*
- * Hand the credential to pam_heroku_exchange (exchange_child.c), started
- * already (child), which posts it and judges the answer; its verdict lands
- * in outcome->response.
+ * Release the credential to pam_heroku_exchange (exchange_child.c), started
+ * already (child) with the request, which posts it and judges the answer;
+ * its verdict lands in outcome->response.
  */
 static enum ph_result exchange_credential(const struct settings *settings,
-					  const struct credential *credential,
 					  struct exchange_child *child,
 					  const struct ph_log *log, struct login_outcome *outcome)
 {
@@ -49,7 +48,7 @@ static enum ph_result exchange_credential(const struct settings *settings,
 		return ph_reason(outcome->reason, PH_MISCONFIGURED,
 				 "no client secret is configured");
 	}
-	result = exchange_child_finish(child, settings, credential, &reply);
+	result = exchange_child_finish(child, settings, &reply);
 	outcome->status = reply.status;
 	snprintf(outcome->reason, sizeof outcome->reason, "%s", reply.reason);
 	snprintf(outcome->request_id, sizeof outcome->request_id, "%s", reply.request_id);
@@ -222,8 +221,8 @@ enum ph_result login_identify(const struct settings *settings, const char *typed
 	if (result == PH_OK) {
 		struct exchange_child child;
 
-		exchange_child_start(&child);
-		result = exchange_credential(settings, &credential, &child, log, outcome);
+		exchange_child_start(&child, settings, &credential);
+		result = exchange_credential(settings, &child, log, outcome);
 	}
 	return result;
 }
@@ -242,16 +241,17 @@ enum ph_result login_decide(const struct settings *settings, const char *typed,
 	if (result != PH_OK)
 		return result;
 	/*
-	 * The helper starts up while the allowlist is read; it waits for the
-	 * request, so when the check refuses it is stopped having sent nothing.
+	 * The helper starts up, connects and shakes hands while the allowlist
+	 * is read; it sends the request only on the go byte, so when the check
+	 * refuses it is stopped having sent nothing of it.
 	 */
-	exchange_child_start(&child);
+	exchange_child_start(&child, settings, &credential);
 	result = check_account_grantable(settings, pam_user, log, &grantable, outcome->reason);
 	if (result != PH_OK) {
 		exchange_child_abandon(&child);
 		return result;
 	}
-	result = exchange_credential(settings, &credential, &child, log, outcome);
+	result = exchange_credential(settings, &child, log, outcome);
 	if (result == PH_OK)
 		result = decide_grant(settings, &grantable, pam_user, log, outcome);
 	return result;

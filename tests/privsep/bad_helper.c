@@ -3,7 +3,8 @@
  *
  * The test build of the module runs it in place of the real helper
  * (PAM_HEROKU_TEST_EXCHANGE_HELPER, exchange_path.c).  It reads the request
- * like the real one and misbehaves as the api_url's host says.  Each way
+ * and waits for the go byte like the real one (exchange_wire.h), then
+ * misbehaves as the api_url's host says.  Each way
  * ends, if the module let it, in a reply granting alice: so a login that
  * succeeds shows that the module believed what it must not.
  *
@@ -77,24 +78,28 @@ static void grant_alice(const char *mode)
 
 int main(int argc, char **argv)
 {
-	static char request[WIRE_REQUEST_MAX + 1];
 	struct wire_request decoded;
 	char reason[PH_REASON_MAX] = "";
 	char mode[32] = "";
-	size_t used = 0;
-	ssize_t n;
+	char *request, go = 0;
+	size_t used;
 
 	if (argc == 2 && strcmp(argv[1], "grant") == 0) {
 		grant_alice("execve");
 		return 0;
 	}
-	while ((n = read(0, request + used, sizeof request - used)) > 0)
-		used += (size_t)n;
-	if (!wire_request_decode(request, used, &decoded, reason))
+	if (!wire_request_read(0, &request, &used, reason))
 		return 2;
+	if (!wire_request_decode(request, used, &decoded, reason)) {
+		secret_free_len(request, used);
+		return 2;
+	}
+	secret_free_len(request, used);
 	sscanf(decoded.api_url, "https://%31[a-z].invalid", mode);
 	wire_request_clear(&decoded);
-	explicit_bzero(request, used);
+	/* Misbehaves where the real one would post: after the go byte. */
+	if (read(0, &go, 1) != 1 || go != WIRE_GO)
+		return 6;
 
 	if (strcmp(mode, "hang") == 0) {
 		sleep(60);

@@ -88,7 +88,7 @@ static struct post post_body(const struct settings *s)
 	memset(&p, 0, sizeof p);
 	memset(&reply, 0, sizeof reply);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	p.result = exchange_post(s, BODY, &reply, p.reason);
+	p.result = exchange_post(s, BODY, -1, &reply, p.reason);    /* never released: none gets that far */
 	p.secs = since(&t0);
 	p.status = reply.status;
 	exchange_reply_clear(&reply);
