@@ -5,12 +5,13 @@ The full contract is tests/FAKE_API.md; this docstring is the short version.
 
     /usr/bin/python3 tests/fake_api.py --cert server.pem --key server.key \\
         --client-secret-file FILE [--host 127.0.0.1] [--port 0] \\
-        --port-file PORTFILE --record RECORD.jsonl [--verbose]
+        --port-file PORTFILE --record RECORD.jsonl [--handshakes FILE] [--verbose]
 
 The port it listens on is written to PORTFILE (atomically, once listening).
 Every request is appended to RECORD.jsonl as one JSON object:
 {"method", "path", "headers", "body", "json", "schema_errors", "alpn",
-"request_id", "status"}.  SIGTERM or SIGINT stop it cleanly (exit 0).
+"request_id", "status"}.  With --handshakes, every completed TLS handshake
+appends one line to FILE, whether a request follows or not.  SIGTERM or SIGINT stop it cleanly (exit 0).
 
 As strict as Heroku's schema: every POST /oauth/tokens is validated against
 the `create` link's request schema (tests/heroku-schema/, vendored from
@@ -779,12 +780,13 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, host, port, context, record_path, verbose,
-                 client_secret):
+                 client_secret, handshakes_path=None):
         self.address_family = socket.AF_INET6 if ":" in host \
             else socket.AF_INET
         self.public_host = host
         self.context = context
         self.record_path = record_path
+        self.handshakes_path = handshakes_path
         self.verbose = verbose
         self.client_secret = client_secret
         self.validator = request_validator()
@@ -812,6 +814,11 @@ class Server(http.server.ThreadingHTTPServer):
                                  f"TLS handshake failed: {e}\n")
             request.close()
             return
+        if self.handshakes_path:
+            # A connection opened with nothing sent on it shows only here.
+            with self.record_lock, open(self.handshakes_path, "a",
+                                        encoding="ascii") as f:
+                f.write(f"{client_address[0]} {client_address[1]}\n")
         super().process_request_thread(request, client_address)
 
     def handle_error(self, request, client_address):
@@ -861,6 +868,9 @@ def parse_args(argv):
                    help="where to write the port, once listening")
     p.add_argument("--record", required=True,
                    help="JSON-lines file to append each request to")
+    p.add_argument("--handshakes",
+                   help="file to append a line to for every completed TLS "
+                   "handshake (a connection may carry no request)")
     p.add_argument("--client-secret-file", required=True,
                    help="file whose first line is the OAuth client secret every "
                    "request must carry (anything else is answered 401)")
@@ -889,7 +899,8 @@ def main(argv=None):
     # Absolute, so the record lands in the same file whatever the cwd.
     server = Server(args.host, args.port, context,
                     os.path.abspath(args.record), args.verbose,
-                    read_client_secret(args.client_secret_file))
+                    read_client_secret(args.client_secret_file),
+                    os.path.abspath(args.handshakes) if args.handshakes else None)
 
     # serve_forever() runs in this thread and shutdown() waits for it to
     # return, so the signal handler hands shutdown() to another thread.

@@ -270,12 +270,14 @@ class Fake:
         os.makedirs(self.dir, mode=0o700)
         self.port_file = os.path.join(self.dir, "port")
         self.record = os.path.join(self.dir, "record.jsonl")
+        self.handshakes_file = os.path.join(self.dir, "handshakes")
         self.log = open(os.path.join(self.dir, "stderr"), "wb")
         self.proc = subprocess.Popen(
             [suite.python3, suite.fake_script, "--cert", cert, "--key", key,
              "--client-secret-file", suite.client_secret_file, "--offer-h2",
              "--host", "127.0.0.1", "--port", "0",
-             "--port-file", self.port_file, "--record", self.record],
+             "--port-file", self.port_file, "--record", self.record,
+             "--handshakes", self.handshakes_file],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
             env=suite.base_env(), start_new_session=True)
         suite.processes.add(self.proc)
@@ -296,6 +298,14 @@ class Fake:
                 return [json.loads(line) for line in f if line.strip()]
         except FileNotFoundError:
             return []
+
+    def handshakes(self):
+        """How many TLS handshakes it has completed, requests or not."""
+        try:
+            with open(self.handshakes_file, encoding="ascii") as f:
+                return sum(1 for line in f if line.strip())
+        except FileNotFoundError:
+            return 0
 
     def stop(self):
         stop_process(self.proc)

@@ -15,6 +15,8 @@ names) through tests/pam_driver against the fake API (the fixtures of tests/conf
                  hanging, garbled, cut short, calling execve (killed by the
                  seccomp filter): PAM_AUTHINFO_UNAVAIL within the bound
   helper_*       the real helper: missing or untrusted -> PAM_SERVICE_ERR;
+                 it connects while the module reads the allowlist, but sends
+                 no request for an account no line grants;
                  as root, it runs with no root id, no_new_privs, seccomp
                  filtered, not dumpable; SIGKILLed mid-exchange -> unavailable
 
@@ -270,6 +272,45 @@ def test_helper_not_needed_is_killed_not_waited_for(t):
     t.expect_auth(run, "PAM_AUTH_ERR")
     t.check(run.elapsed < 2, f"the refused login took {run.elapsed:.1f} s waiting for the helper")
     t.check(not left, f"the helper was left running (pids {left}); they were killed now")
+
+
+def big_allowlist(t, lines, last):
+    """lines valid lines, none granting mallory, then last: long enough to
+    read that the helper has connected and shaken hands before it is done."""
+    path = t.path("big.allow")
+    with open(path, "w", encoding="ascii") as f:
+        for start in range(0, lines, 100_000):
+            f.write("".join(f"{i:08x}-0000-4000-8000-{i:012x} user{i % 10000}\n"
+                            for i in range(start, min(start + 100_000, lines))))
+        f.write(last + "\n")
+    os.chmod(path, 0o644)
+    return path
+
+
+def handshakes_after(t, before, seconds=3):
+    """The fake's handshake count once it passed before (it logs from its own
+    thread, a moment after the login ended), or as it stands after seconds."""
+    deadline = time.monotonic() + seconds
+    while t.fake.handshakes() <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return t.fake.handshakes()
+
+
+def test_helper_connects_early_but_sends_nothing_for_an_account_no_line_grants(t):
+    """The helper connects and shakes hands while the module reads a 2,000,000
+    line allowlist; for mallory, whom no line grants, the module never sends
+    the go byte: refused, and the fake saw a TLS connection but no request.
+    The same file granting alice (its last line) still costs one request."""
+    t.config(allowlist=big_allowlist(t, 2_000_000, f"{ALICE_ID} alice"))
+    before = t.fake.handshakes()
+    run = t.login("mallory", "ok-alice", phases=["auth"])
+    t.expect_auth(run, "PAM_AUTH_ERR")
+    t.check(run.records == [], f"the fake got {len(run.records)} request(s) for mallory")
+    seen = handshakes_after(t, before)
+    t.check(seen > before, "the fake saw no TLS handshake: the gate was not exercised "
+            "(the helper did not connect before the allowlist was read)")
+    run = login(t, SUCCESS, phases=("auth",))
+    t.check(len(run.records) == 1, f"the fake got {len(run.records)} requests for alice, not 1")
 
 
 def processes_running(*cmdline_parts):
