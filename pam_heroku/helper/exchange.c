@@ -94,7 +94,7 @@ static size_t receive_header(char *data, size_t size, size_t count, void *userda
 struct gate {
 	int fd;                 /* where the go byte comes from */
 	long long deadline_ms;  /* CLOCK_MONOTONIC; the exchange's timeout */
-	bool waited;            /* the first call decides; later ones pass */
+	bool waited;            /* only the first call waits; later ones repeat its answer */
 	bool released;
 };
 
@@ -109,6 +109,8 @@ static long long now_ms(void)
 /* One byte from the gate's descriptor within its deadline; -1 on EOF, error or timeout. */
 static int read_go(const struct gate *gate)
 {
+	if (gate->fd < 0)
+		return -1;
 	for (;;) {
 		long long left = gate->deadline_ms - now_ms();
 		struct pollfd p = { .fd = gate->fd, .events = POLLIN };
