@@ -225,13 +225,20 @@ def test_helper_missing_is_a_service_error(t):
     t.check("no-such-helper" in reason_of(run), f"reason {reason_of(run)!r}")
 
 
+def stand_in_helper(t, text):
+    """A trusted executable file in the case directory holding text, to run in
+    the real helper's place (PAM_HEROKU_TEST_EXCHANGE_HELPER)."""
+    path = t.path("pam_heroku_exchange")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
 def test_helper_that_cannot_be_run_is_a_service_error(t):
     """A trusted file that is no program: the execve fails, the module says so."""
     t.config()
-    not_a_program = t.path("pam_heroku_exchange")
-    with open(not_a_program, "w") as f:
-        f.write("not a program\n")
-    os.chmod(not_a_program, 0o755)
+    not_a_program = stand_in_helper(t, "not a program\n")
     run = login(t, SERVICE_ERR, env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": not_a_program})
     why = reason_of(run)
     t.check("cannot run the exchange helper" in why and "Exec format error" in why,
@@ -242,10 +249,7 @@ def test_helper_that_exits_127_before_answering_is_a_service_error(t):
     """What the dynamic loader does when a library of the helper is missing:
     exit 127 before a word.  The installation is broken: PAM_SERVICE_ERR."""
     t.config()
-    no_library = t.path("pam_heroku_exchange")
-    with open(no_library, "w") as f:
-        f.write("#!/bin/sh\nexit 127\n")
-    os.chmod(no_library, 0o755)
+    no_library = stand_in_helper(t, "#!/bin/sh\nexit 127\n")
     run = login(t, SERVICE_ERR, env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": no_library})
     why = reason_of(run)
     t.check("exited with status 127 before answering" in why, f"reason {why!r}")
@@ -256,11 +260,8 @@ def test_helper_not_needed_is_killed_not_waited_for(t):
     allowlist was read, has been sent nothing and is killed at once, not
     waited for until the margin (a helper that never exits by itself)."""
     t.config(allowlist=t.write_allowlist("only-alice.allow", [f"{ALICE_ID} alice"]))
-    sleeper = t.path("pam_heroku_exchange")
     seconds = f"60.{os.getpid()}{time.monotonic_ns() % 10**6:06d}"    # names this case's sleep
-    with open(sleeper, "w") as f:
-        f.write(f"#!/bin/sh\nexec /bin/sleep {seconds}\n")
-    os.chmod(sleeper, 0o755)
+    sleeper = stand_in_helper(t, f"#!/bin/sh\nexec /bin/sleep {seconds}\n")
     run = t.login("mallory", "ok-alice", phases=["auth"],
                   env={"PAM_HEROKU_TEST_EXCHANGE_HELPER": sleeper})
     left = processes_running(sleeper.encode(), f"/bin/sleep\0{seconds}\0".encode())
