@@ -265,7 +265,8 @@ static enum ph_result transfer_verdict(CURLcode rc, const struct receiver *recei
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		/* The module has abandoned the login (or took longer than the timeout). */
 		snprintf(reason, PH_REASON_MAX,
-			 "the module did not release the request; nothing sent");
+			 "the request was not released within %ld s (the login refused, or "
+			 "the allowlist read too long); nothing sent", (settings->timeout + 1) / 2);
 		return PH_UNAVAILABLE;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -288,7 +289,12 @@ enum ph_result exchange_post(const struct settings *settings, const char *body, 
 {
 	char error_buffer[CURL_ERROR_SIZE] = "";
 	struct receiver receiver = { .reply = reply, .oversized = false };
-	struct gate gate = { .fd = go_fd, .deadline_ms = now_ms() + settings->timeout * 1000LL };
+	/* libcurl's timeout runs from here, the allowlist read included: the
+	 * request is released only in its first half, so that a POST that goes
+	 * out always has the other half (a spent grant code is not wasted on a
+	 * transfer with no time left). */
+	struct gate gate = { .fd = go_fd,
+			     .deadline_ms = now_ms() + settings->timeout * 1000LL / 2 };
 	struct curl_slist *headers = NULL;
 	enum ph_result result;
 	char *url = NULL;

@@ -463,8 +463,12 @@ void exchange_child_start(struct exchange_child *child, const struct settings *s
 					   "out of memory preparing the request");
 		return;
 	}
-	/* Whatever the pipe takes now (a 1 MiB CA does not fit): the rest at the finish.
-	 * A failure here shows again there, where it is judged. */
+	/* A pipe that holds it all, where the kernel allows (best effort: a
+	 * request that does not fit waits for the finish, and so does the
+	 * helper's connection).  A failure here shows again there, where it is
+	 * judged. */
+	if (child->request_len >= 64 * 1024)
+		fcntl(child->to_child, F_SETPIPE_SZ, (int)(child->request_len + 1));
 	send_bytes(child->to_child, child->request, child->request_len, &child->request_sent,
 		   false, 0);
 }
