@@ -257,8 +257,8 @@ def test_helper_that_exits_127_before_answering_is_a_service_error(t):
 
 def test_helper_not_needed_is_killed_not_waited_for(t):
     """No allowlist line can grant the account: the helper, started while the
-    allowlist was read, has been sent nothing and is killed at once, not
-    waited for until the margin (a helper that never exits by itself)."""
+    allowlist was read, was never released (no go byte) and is killed at
+    once, not waited for until the margin (a helper that never exits by itself)."""
     t.config(allowlist=t.write_allowlist("only-alice.allow", [f"{ALICE_ID} alice"]))
     seconds = f"60.{os.getpid()}{time.monotonic_ns() % 10**6:06d}"    # names this case's sleep
     sleeper = stand_in_helper(t, f"#!/bin/sh\nexec /bin/sleep {seconds}\n")
@@ -303,13 +303,19 @@ def test_helper_connects_early_but_sends_nothing_for_an_account_no_line_grants(t
     the go byte: refused, and the fake saw a TLS connection but no request.
     The same file granting alice (its last line) still costs one request."""
     t.config(allowlist=big_allowlist(t, 2_000_000, f"{ALICE_ID} alice"))
-    before = t.fake.handshakes()
-    run = t.login("mallory", "ok-alice", phases=["auth"])
-    t.expect_auth(run, "PAM_AUTH_ERR")
-    t.check(run.records == [], f"the fake got {len(run.records)} request(s) for mallory")
-    seen = handshakes_after(t, before)
-    t.check(seen > before, "the fake saw no TLS handshake: the gate was not exercised "
-            "(the helper did not connect before the allowlist was read)")
+    # Up to three tries: on a loaded machine the helper may lose one race
+    # with the scan; a request would fail the case at any try.
+    for _ in range(3):
+        before, requests_before = t.fake.handshakes(), len(t.fake.records())
+        run = t.login("mallory", "ok-alice", phases=["auth"])
+        t.expect_auth(run, "PAM_AUTH_ERR")
+        seen = handshakes_after(t, before)
+        late = len(t.fake.records()) - requests_before     # read after the wait
+        t.check(late == 0, f"the fake got {late} request(s) for mallory")
+        if seen > before:
+            break
+    t.check(seen > before, "the fake saw no TLS handshake in three tries: the gate was "
+            "not exercised (the helper did not connect before the allowlist was read)")
     run = login(t, SUCCESS, phases=("auth",))
     t.check(len(run.records) == 1, f"the fake got {len(run.records)} requests for alice, not 1")
 
