@@ -510,7 +510,7 @@ enum ph_result exchange_child_finish(struct exchange_child *child,
 	if (answer == NULL) {
 		exchange_child_abandon(child);
 		return reply->result = ph_reason(reply->reason, PH_UNAVAILABLE,
-						 "out of memory preparing the request");
+						 "out of memory for the helper's reply");
 	}
 	released = send_request_and_go(child, deadline);
 	forget_request(child);

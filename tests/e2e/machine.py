@@ -917,6 +917,14 @@ class Seen:
 # --------------------------------------------------------------------------
 # What a request must carry.
 
+def answered(status):
+    """A request check: the fake answered it with status."""
+    def check(req):
+        if req.get("status") != status:
+            fail(f"the fake answered {req.get('status')}, expected {status}")
+    return check
+
+
 def grant_request(grant_type, credential):
     def check(req):
         body = req.get("json") or {}

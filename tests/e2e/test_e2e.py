@@ -24,8 +24,8 @@ from harness import ALICE_ID, BOB_ID, DEFAULT_PROMPT, clean_env
 from machine import (
     ALICE, ALICE_SESSION, AUTHORIZE_URL, BOB, BOB_SESSION, CLIENT_ID, PAM_D,
     PASSWORD_PROMPT_MATCH, PROMPT_MATCH, SSH_OPTIONS, SSH_PASSWORD_OPTIONS, SSHD_SERVICE,
-    SUDO_SERVICE, SUDOERS_DROPIN, Host, Result, fail, grant_request, read_text, run_quiet,
-    run_sudo, ssh_with_pty, ssh_with_sshpass, write_file)
+    SUDO_SERVICE, SUDOERS_DROPIN, Host, Result, answered, fail, grant_request, read_text,
+    run_quiet, run_sudo, ssh_with_pty, ssh_with_sshpass, write_file)
 
 pytestmark = pytest.mark.root("it starts a real sshd, creates test accounts and binds "
                               "its own /etc/pam.d and /etc/sudoers.d in a private mount "
@@ -109,11 +109,7 @@ def test_ssh_rejected_code(host, seen):
     """ssh + sshpass, a code the API rejects (401): refused and logged."""
     r = ssh_with_sshpass(host, ALICE, "reject-401")
     seen.expect_refused(r, ALICE, "rejected code")
-
-    def was_401(req):
-        if req.get("status") != 401:
-            fail(f"the fake answered {req.get('status')}, expected 401")
-    seen.expect_requests(1, was_401, "(the code must reach the API)")
+    seen.expect_requests(1, answered(401), "(the code must reach the API)")
     seen.expect_sshd_log("failed", ALICE)
     seen.expect_module_log(SSHD_SERVICE, "refused", ALICE, answered=True)
     seen.expect_no_secret_in_logs()
@@ -128,11 +124,7 @@ def test_ssh_identity_of_other_account(host, seen):
     seen2 = host.seen()
     r = ssh_with_sshpass(host, BOB, "ok-alice")
     seen2.expect_refused(r, BOB, "alice's identity as phtest-bob")
-
-    def was_201(req):
-        if req.get("status") != 201:
-            fail(f"the fake answered {req.get('status')}, expected 201")
-    seen2.expect_requests(1, was_201, "(the API accepts the code; the allowlist refuses)")
+    seen2.expect_requests(1, answered(201), "(the API accepts the code; the allowlist refuses)")
     seen2.expect_sshd_log("failed", BOB)
     seen2.expect_module_log(SSHD_SERVICE, "refused", BOB, ALICE_ID, answered=True)
     seen2.expect_no_secret_in_logs()

@@ -300,17 +300,24 @@ START_TEST(test_good_value_on_module_line)
 }
 END_TEST
 
+/* A config file naming a CA file (written to ca) in the case directory. */
+static void conf_write_with_ca(struct conf *c, char ca[PATH_MAX])
+{
+	char body[PATH_MAX + 32];
+
+	unit_write_text(ca, c->dir, "ca.pem",
+			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
+	snprintf(body, sizeof body, "ca_file = %s\n", ca);
+	conf_write(c, body, 0644);
+}
+
 START_TEST(test_ca_file_ok)
 {
 	struct conf c;
 	char ca[PATH_MAX];
-	char body[PATH_MAX + 32];
 
 	conf_init(&c);
-	unit_write_text(ca, c.dir, "ca.pem",
-			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
-	snprintf(body, sizeof body, "ca_file = %s\n", ca);
-	conf_write(&c, body, 0644);
+	conf_write_with_ca(&c, ca);
 	conf_load(&c, NULL);
 	expect_ok(&c, "ca_file");
 	ck_assert_str_eq(c.s.ca_file, ca);
@@ -327,13 +334,9 @@ START_TEST(test_recheck_reads_only_the_config_file)
 {
 	struct conf c;
 	char ca[PATH_MAX];
-	char body[PATH_MAX + 32];
 
 	conf_init(&c);
-	unit_write_text(ca, c.dir, "ca.pem",
-			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", 0644);
-	snprintf(body, sizeof body, "ca_file = %s\n", ca);
-	conf_write(&c, body, 0644);
+	conf_write_with_ca(&c, ca);
 	ck_assert_int_eq(unlink(c.secret), 0);
 	ck_assert_int_eq(unlink(ca), 0);
 	ck_assert_int_eq(unlink(c.allow), 0);
